@@ -1,0 +1,10 @@
+// Original file: proto/admin.proto
+
+
+export interface DeleteEntriesRequest {
+  'ids'?: (string)[];
+}
+
+export interface DeleteEntriesRequest__Output {
+  'ids': (string)[];
+}

@@ -1,0 +1,8 @@
+// Original file: proto/admin.proto
+
+
+export interface GetBundleRequest {
+}
+
+export interface GetBundleRequest__Output {
+}

@@ -1,0 +1,8 @@
+// Original file: proto/agent.proto
+
+
+export interface GetBundlesRequest {
+}
+
+export interface GetBundlesRequest__Output {
+}

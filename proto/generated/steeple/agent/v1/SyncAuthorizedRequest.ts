@@ -1,0 +1,8 @@
+// Original file: proto/agent.proto
+
+
+export interface SyncAuthorizedRequest {
+}
+
+export interface SyncAuthorizedRequest__Output {
+}

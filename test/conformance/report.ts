@@ -1,0 +1,80 @@
+/**
+ * `npm run conformance`: which CONFORMANCE.md requirements are named by a test title
+ * (`it('X509-07: …')`) and which are not. Reads the checklist copied into this folder and every
+ * *.test.ts / interop scenario file of the repository; it runs no test.
+ */
+import { readFileSync, readdirSync, statSync } from 'node:fs'
+import { join, relative } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = fileURLToPath(new URL('../..', import.meta.url))
+const checklist = readFileSync(join(root, 'test/conformance/CONFORMANCE.md'), 'utf8')
+
+interface Requirement {
+  id: string
+  level: string
+  who: string
+  text: string
+}
+
+const requirements: Requirement[] = []
+for (const line of checklist.split('\n')) {
+  // `- **ID** · LEVEL · WHO — text`; the interop profile items have no level.
+  const m = /^- \*\*([A-Z0-9]+-\d+)\*\* · (?:([^·]+) · )?([^—]+) — (.*)$/.exec(line)
+  if (m) {
+    const text = m[4]!.split(' *Src:*')[0]!.trim()
+    requirements.push({ id: m[1]!, level: (m[2] ?? 'interop').trim(), who: m[3]!.trim(), text })
+  }
+}
+
+const SKIP_DIRS = new Set(['node_modules', '.git', '.steeple', '.cache', 'build'])
+function* testFiles(dir: string): Generator<string> {
+  for (const name of readdirSync(dir)) {
+    if (SKIP_DIRS.has(name)) continue
+    const path = join(dir, name)
+    if (statSync(path).isDirectory()) yield* testFiles(path)
+    else if (/\.test\.ts$/.test(name) || /^scenarios\.(ts|mjs)$/.test(name)) yield path
+  }
+}
+
+// A title names IDs before its first colon: 'X509-02, X509-21: …'.
+const TITLE = /['"`]((?:[A-Z][A-Z0-9]*-\d{2}\s*(?:,|\/)\s*)*[A-Z][A-Z0-9]*-\d{2})\s*:/g
+const coveredBy = new Map<string, Set<string>>()
+for (const file of testFiles(root)) {
+  const text = readFileSync(file, 'utf8')
+  for (const m of text.matchAll(TITLE)) {
+    for (const id of m[1]!.split(/[,/]/).map((s) => s.trim())) {
+      let files = coveredBy.get(id)
+      if (!files) coveredBy.set(id, (files = new Set()))
+      files.add(relative(root, file))
+    }
+  }
+}
+
+const known = new Set(requirements.map((r) => r.id))
+const covered = requirements.filter((r) => coveredBy.has(r.id))
+const missing = requirements.filter((r) => !coveredBy.has(r.id))
+const asJson = process.argv.includes('--json')
+
+if (asJson) {
+  console.log(
+    JSON.stringify(
+      {
+        total: requirements.length,
+        covered: covered.map((r) => ({ id: r.id, files: [...coveredBy.get(r.id)!] })),
+        missing: missing.map((r) => ({ id: r.id, who: r.who, level: r.level })),
+        unknownIdsInTests: [...coveredBy.keys()].filter((id) => !known.has(id)),
+      },
+      null,
+      2,
+    ),
+  )
+} else {
+  console.log(`SPIFFE conformance: ${covered.length} of ${requirements.length} requirements named by a test\n`)
+  console.log('Covered:')
+  for (const r of covered) console.log(`  ${r.id.padEnd(11)} ${[...coveredBy.get(r.id)!].join(', ')}`)
+  console.log('\nNot covered yet (who it binds: iss issuer, reg registration, wl Workload API, val validator, pub publisher, fedc federation client, cli client):')
+  for (const r of missing) console.log(`  ${r.id.padEnd(11)} ${r.who.padEnd(14)} ${r.level.padEnd(12)} ${r.text.slice(0, 90)}`)
+  const unknown = [...coveredBy.keys()].filter((id) => !known.has(id))
+  if (unknown.length > 0) console.log(`\nIDs named in tests but absent from the checklist: ${unknown.join(', ')}`)
+}
