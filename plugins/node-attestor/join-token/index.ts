@@ -1,0 +1,34 @@
+import * as s from '../../../common/schema.js'
+import { definePlugin } from '../../registry.js'
+import { joinTokenStoreOf } from '../types.js'
+import { JoinTokenAgentPlugin, joinTokenAgentConfigSchema } from './agent.js'
+import { JOIN_TOKEN_PLUGIN_NAME, JoinTokenServerAttestor } from './server.js'
+
+export { JoinTokenAgentPlugin, joinTokenAgentConfigSchema } from './agent.js'
+export type { JoinTokenAgentConfig, JoinTokenAgentHooks } from './agent.js'
+export {
+  JOIN_TOKEN_PLUGIN_NAME,
+  JoinTokenServerAttestor,
+  MAX_JOIN_TOKEN_LENGTH,
+  generateJoinToken,
+  hashJoinToken,
+  joinTokenAgentId,
+  joinTokenId,
+} from './server.js'
+export type { GeneratedJoinToken } from './server.js'
+
+/** Server half of `join_token` (no config). Needs a host from `serverNodeAttestorHost()`. */
+export const joinTokenServerAttestor = definePlugin({
+  kind: 'NodeAttestor',
+  name: JOIN_TOKEN_PLUGIN_NAME,
+  config: s.object({}),
+  create: (_config, host) => new JoinTokenServerAttestor(joinTokenStoreOf(host)),
+})
+
+/** Agent half of `join_token`: `token` or `token_path`. */
+export const joinTokenAgentAttestor = definePlugin({
+  kind: 'NodeAttestor',
+  name: JOIN_TOKEN_PLUGIN_NAME,
+  config: joinTokenAgentConfigSchema,
+  create: (config) => new JoinTokenAgentPlugin(config),
+})

@@ -1,0 +1,104 @@
+import { mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { Logger } from '../common/logger.js'
+import type { DataStore } from '../plugins/data-store/types.js'
+import type { KeyManager } from '../plugins/key-manager/types.js'
+import type { ServerNodeAttestor, ServerNodeAttestorHost } from '../plugins/node-attestor/types.js'
+import { closeAll, type PluginHost, type PluginKind } from '../plugins/registry.js'
+import type { UpstreamAuthority } from '../plugins/upstream-authority/types.js'
+import { CaManager } from './ca/manager.js'
+import { serverCatalog } from './catalog.js'
+import type { ServerConfig } from './config.js'
+import { AuthorizedEntryCache, RegistrationService } from './registration/index.js'
+
+/**
+ * Everything the server's APIs work with, built once at start-up from the config: plugins,
+ * the CA, registration and the authorized-entry cache. APIs receive this object; they never
+ * build parts of it themselves.
+ */
+export interface ServerCore {
+  readonly config: ServerConfig
+  readonly log: Logger
+  readonly clock: () => Date
+  readonly store: DataStore
+  readonly keyManager: KeyManager
+  readonly ca: CaManager
+  readonly registration: RegistrationService
+  readonly cache: AuthorizedEntryCache
+  /** Node attestors by name (`join_token`, `x509pop`). */
+  readonly nodeAttestors: ReadonlyMap<string, ServerNodeAttestor>
+  /** Closes plugins in reverse order. */
+  close(): Promise<void>
+}
+
+export interface BuildServerCoreOptions {
+  readonly log: Logger
+  readonly clock?: () => Date
+}
+
+/** Loads plugins, initializes the CA (creating or resuming it) and loads the entry cache. */
+export async function buildServerCore(config: ServerConfig, options: BuildServerCoreOptions): Promise<ServerCore> {
+  const log = options.log
+  const clock = options.clock ?? (() => new Date())
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 })
+  const catalog = serverCatalog()
+  const hostFor = (kind: PluginKind) => (name: string): PluginHost => ({
+    log: log.child({ pluginKind: kind, pluginName: name }),
+    trustDomain: config.trustDomain,
+    dataDir: config.dataDir,
+    clock,
+  })
+  const opened: unknown[] = []
+  try {
+    const [storePlugin] = await catalog.load<DataStore>('DataStore', config.plugins['DataStore'] ?? {}, hostFor('DataStore'))
+    const store = storePlugin!.instance
+    opened.push(store)
+    const [kmPlugin] = await catalog.load<KeyManager>('KeyManager', config.plugins['KeyManager'] ?? {}, hostFor('KeyManager'))
+    const keyManager = kmPlugin!.instance
+    opened.push(keyManager)
+    const upstreams = await catalog.load<UpstreamAuthority>('UpstreamAuthority', config.plugins['UpstreamAuthority'] ?? {}, hostFor('UpstreamAuthority'))
+    opened.push(...upstreams.map((u) => u.instance))
+    const attestorHost = (name: string): ServerNodeAttestorHost => ({ ...hostFor('NodeAttestor')(name), joinTokens: store.joinTokens })
+    const attestors = await catalog.load<ServerNodeAttestor>('NodeAttestor', config.plugins['NodeAttestor'] ?? {}, attestorHost)
+    opened.push(...attestors.map((a) => a.instance))
+
+    const ca = new CaManager({
+      trustDomain: config.trustDomain,
+      keyManager,
+      bundles: store.bundles,
+      upstream: upstreams[0]?.instance,
+      keyType: config.caKeyType,
+      caTtlSeconds: config.caTtlSeconds,
+      subject: config.caSubject,
+      journalPath: join(config.dataDir, 'ca-journal.json'),
+      clock,
+      log: log.child({ component: 'ca' }),
+    })
+    await ca.init()
+    const registration = new RegistrationService({
+      store,
+      trustDomain: config.trustDomain,
+      log: log.child({ component: 'registration' }),
+      clock,
+    })
+    const cache = await AuthorizedEntryCache.load({ store, trustDomain: config.trustDomain, clock, log: log.child({ component: 'entry-cache' }) })
+    return {
+      config,
+      log,
+      clock,
+      store,
+      keyManager,
+      ca,
+      registration,
+      cache,
+      nodeAttestors: new Map(attestors.map((a) => [a.name, a.instance])),
+      close: async () => {
+        cache.stopPolling()
+        await closeAll(opened, log)
+      },
+    }
+  } catch (err) {
+    await closeAll(opened, log)
+    throw err
+  }
+}
