@@ -4,7 +4,6 @@ import {
   DerReader,
   TAG,
   decodeOid,
-  decodePemBlocks,
   decodeTime,
   decodeUnsignedInteger,
   derElement,
@@ -15,7 +14,6 @@ import {
   encodeDer,
   readTlv,
   splitDerSequence,
-  toPem,
 } from './x509-der.js'
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex')
@@ -115,15 +113,5 @@ describe('DER writer', () => {
       const der = derElement(TAG.UTC_TIME, bad)
       expect(() => decodeTime(der, readTlv(der, 0))).toThrow(DerError)
     }
-  })
-})
-
-describe('PEM', () => {
-  it('round-trips blocks by label and skips other labels', () => {
-    const a = Buffer.alloc(100, 1)
-    const b = Buffer.alloc(3, 2)
-    const pem = toPem('CERTIFICATE', a) + toPem('PRIVATE KEY', Buffer.alloc(5)) + 'junk\n' + toPem('CERTIFICATE', b)
-    expect(decodePemBlocks(pem, 'CERTIFICATE')).toEqual([a, b])
-    expect(toPem('CERTIFICATE', a).split('\n').every((line) => line.length <= 64)).toBe(true)
   })
 })

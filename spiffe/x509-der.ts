@@ -325,25 +325,3 @@ export function derTime(seconds: number): Buffer {
   if (year < 0 || year > 9999) throw new RangeError('certificate time out of range')
   return derElement(TAG.GENERALIZED_TIME, String(year).padStart(4, '0') + rest)
 }
-
-// ---------------------------------------------------------------------------------------------
-// PEM
-
-const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g
-
-/** DER contents of the PEM blocks labelled `label`, in order. */
-export function decodePemBlocks(pem: string, label: string): Buffer[] {
-  const out: Buffer[] = []
-  for (const match of pem.matchAll(PEM_BLOCK)) {
-    if (match[1] === label) out.push(Buffer.from(match[2]!.replace(/\s+/g, ''), 'base64'))
-  }
-  return out
-}
-
-
-/** PEM block `label` around `der`, 64-column base64. */
-export function toPem(label: string, der: Uint8Array): string {
-  const b64 = Buffer.from(der).toString('base64')
-  const lines = b64.match(/.{1,64}/g) ?? []
-  return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`
-}

@@ -1,6 +1,7 @@
 import { createPublicKey, generateKeyPairSync, hash, randomFillSync, sign, verify } from 'node:crypto'
 import type { KeyObject } from 'node:crypto'
 import { SpiffeError } from './errors.js'
+import { pemDecodeAll } from './pem.js'
 import { assertIssuableId, assertLeafId } from './id.js'
 import type { SpiffeId } from './id.js'
 import { KeyUsage, OID, decodeCertificate, decodeGeneralNames } from './x509-certificate.js'
@@ -12,7 +13,6 @@ import {
   DerReader,
   TAG,
   decodeOid,
-  decodePemBlocks,
   derElement,
   derNode,
   derOid,
@@ -561,7 +561,7 @@ const EXTENSION_REQUEST = '1.2.840.113549.1.9.14'
 export function parseCsr(csr: Uint8Array | string): CertificateRequest {
   let der: Uint8Array
   if (typeof csr === 'string') {
-    const [block] = [...decodePemBlocks(csr, 'CERTIFICATE REQUEST'), ...decodePemBlocks(csr, 'NEW CERTIFICATE REQUEST')]
+    const [block] = [...pemDecodeAll(csr, 'CERTIFICATE REQUEST'), ...pemDecodeAll(csr, 'NEW CERTIFICATE REQUEST')]
     if (block === undefined) throw mintError('invalid CSR: no CERTIFICATE REQUEST PEM block')
     der = block
   } else {

@@ -7,7 +7,8 @@ import { parseSpiffeId } from './id.js'
 import type { SpiffeId } from './id.js'
 import { KeyUsage, decodeCertificate, unhandledCriticalExtension } from './x509-certificate.js'
 import type { CertificateFields } from './x509-certificate.js'
-import { decodePemBlocks, splitDerSequence, toPem } from './x509-der.js'
+import { pemDecodeAll, pemEncode } from './pem.js'
+import { splitDerSequence } from './x509-der.js'
 
 /**
  * X509-SVIDs: parsing an SVID as a workload receives it (go-spiffe `x509svid.ParseRaw`), and
@@ -18,7 +19,7 @@ import { decodePemBlocks, splitDerSequence, toPem } from './x509-der.js'
 // from here too. Their homes are x509-certificate.ts and x509-der.ts.
 export { KeyUsage, OID, decodeCertificate } from './x509-certificate.js'
 export type { CertificateFields } from './x509-certificate.js'
-export { DerError, DerReader, TAG, decodeOid, decodePemBlocks, readTlv } from './x509-der.js'
+export { DerError, DerReader, TAG, decodeOid, readTlv } from './x509-der.js'
 
 // ---------------------------------------------------------------------------------------------
 // SPIFFE ID of a certificate
@@ -91,12 +92,12 @@ export class X509Svid {
 
   /** The certificates as PEM blocks, leaf first. */
   certificatesPem(): string {
-    return this.certificates.map((der) => toPem('CERTIFICATE', der)).join('')
+    return this.certificates.map((der) => pemEncode('CERTIFICATE', der)).join('')
   }
 
   /** The private key as a PKCS#8 `PRIVATE KEY` PEM block. */
   privateKeyPem(): string {
-    return toPem('PRIVATE KEY', this.privateKeyDer())
+    return pemEncode('PRIVATE KEY', this.privateKeyDer())
   }
 }
 
@@ -205,11 +206,11 @@ export function parseX509Svid(
  * @throws SpiffeError `INVALID_X509_SVID` as {@link parseX509Svid}, or when a block is missing.
  */
 export function parseX509SvidPem(certificatesPem: string, keyPem: string, options: ParseX509SvidOptions = {}): X509Svid {
-  const certificates = decodePemBlocks(certificatesPem, 'CERTIFICATE')
+  const certificates = pemDecodeAll(certificatesPem, 'CERTIFICATE')
   if (certificates.length === 0) {
     throw new SpiffeError('INVALID_X509_SVID', 'x509svid: certificate validation failed: no certificates found')
   }
-  const [key] = decodePemBlocks(keyPem, 'PRIVATE KEY')
+  const [key] = pemDecodeAll(keyPem, 'PRIVATE KEY')
   if (key === undefined) throw new SpiffeError('INVALID_X509_SVID', 'x509svid: no private key found')
   return parseX509Svid(certificates, key, options)
 }

@@ -20,12 +20,11 @@ export function unaryHandler<Req, Res>(
   }
 }
 
-/** Wraps a server-streaming handler; an error ends the stream with its mapped status. */
-export function serverStreamHandler<Req, Res>(
-  log: Logger,
-  method: string,
-  handle: (call: grpc.ServerWritableStream<Req, Res>) => Promise<void>,
-): grpc.handleServerStreamingCall<Req, Res> {
+/** A call that writes a stream of responses (server-streaming or bidi). */
+type StreamingCall = { writableEnded: boolean; cancelled: boolean; end(): unknown; emit(event: 'error', status: unknown): boolean }
+
+/** Runs a streaming handler: the stream ends when it resolves, or with the mapped status when it throws. */
+function runStream<C extends StreamingCall>(log: Logger, method: string, handle: (call: C) => Promise<void>): (call: C) => void {
   const methodLog = log.child({ method })
   return (call) => {
     handle(call).then(
@@ -39,21 +38,20 @@ export function serverStreamHandler<Req, Res>(
   }
 }
 
+/** Wraps a server-streaming handler; an error ends the stream with its mapped status. */
+export function serverStreamHandler<Req, Res>(
+  log: Logger,
+  method: string,
+  handle: (call: grpc.ServerWritableStream<Req, Res>) => Promise<void>,
+): grpc.handleServerStreamingCall<Req, Res> {
+  return runStream(log, method, handle)
+}
+
 /** Wraps a bidi-streaming handler the same way. */
 export function bidiStreamHandler<Req, Res>(
   log: Logger,
   method: string,
   handle: (call: grpc.ServerDuplexStream<Req, Res>) => Promise<void>,
 ): grpc.handleBidiStreamingCall<Req, Res> {
-  const methodLog = log.child({ method })
-  return (call) => {
-    handle(call).then(
-      () => {
-        if (!call.writableEnded) call.end()
-      },
-      (err: unknown) => {
-        if (!call.cancelled) call.emit('error', toStatus(err, methodLog))
-      },
-    )
-  }
+  return runStream(log, method, handle)
 }

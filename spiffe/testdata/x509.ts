@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import * as x509 from '@peculiar/x509'
-import { toPem } from '../x509-der.js'
+import { pemEncode } from '../pem.js'
 
 /**
  * Test helpers for the X.509 modules: certificates built independently of our minting with
@@ -115,7 +115,7 @@ export function opensslVerify(
   try {
     const pemFile = (name: string, certs: readonly Uint8Array[]): string => {
       const path = join(dir, name)
-      writeFileSync(path, certs.map((c) => toPem('CERTIFICATE', c)).join(''))
+      writeFileSync(path, certs.map((c) => pemEncode('CERTIFICATE', c)).join(''))
       return path
     }
     const args = ['verify', '-x509_strict', ...extraArgs, '-CAfile', pemFile('roots.pem', rootsDer)]

@@ -48,12 +48,12 @@ describe('splitDer', () => {
 
   const broken: [string, number[], string][] = [
     ['not a SEQUENCE', [0x02, 0x01, 0x00], 'expected a SEQUENCE'],
-    ['tag without length', [0x30], 'truncated length'],
-    ['indefinite length', [0x30, 0x80, 0x00, 0x00], 'unsupported length'],
-    ['five length bytes', [0x30, 0x85, 0, 0, 0, 0, 1, 0], 'unsupported length'],
+    ['tag without length', [0x30], 'truncated element'],
+    ['indefinite length', [0x30, 0x80, 0x00, 0x00], 'indefinite length is not DER'],
+    ['five length bytes', [0x30, 0x85, 0, 0, 0, 0, 1, 0], 'element too long'],
     ['long form cut short', [0x30, 0x82, 0x01], 'truncated length'],
-    ['value shorter than its length', [0x30, 0x05, 0x00], 'value runs past the end'],
-    ['garbage after a good value', [0x30, 0x00, 0x04], 'expected a SEQUENCE'],
+    ['value shorter than its length', [0x30, 0x05, 0x00], 'truncated content'],
+    ['garbage after a good value', [0x30, 0x00, 0x04], 'truncated element'],
   ]
   it.each(broken)('refuses %s', (_title, bytes, rule) => {
     const err = caught(() => splitDer(Uint8Array.from(bytes), 'svids[0].x509_svid'))

@@ -1,6 +1,7 @@
 import { createPrivateKey, createPublicKey, type JsonWebKey } from 'node:crypto'
 import { Bundle, BundleSet, type JwtAuthority } from '../bundle.js'
 import { SpiffeError } from '../errors.js'
+import { splitDerSequence } from '../x509-der.js'
 import { parseSpiffeId, parseTrustDomain, type SpiffeId } from '../id.js'
 
 /**
@@ -88,38 +89,16 @@ function responseError(message: string, cause?: unknown): SpiffeError {
 }
 
 /**
- * Splits concatenated DER values (certificates) into one view per value. Each must be a SEQUENCE
- * with a definite length that fits the input.
+ * Splits concatenated DER values (certificates) into one copy per value (a copy, because the
+ * input is a view into the whole gRPC message).
  * @throws SpiffeError `INVALID_WORKLOAD_API_RESPONSE` naming `what` when the bytes do not split.
  */
 export function splitDer(bytes: Uint8Array, what: string): Uint8Array[] {
-  const out: Uint8Array[] = []
-  let offset = 0
-  while (offset < bytes.length) {
-    if (bytes[offset] !== 0x30) throw responseError(`${what} is not concatenated DER: expected a SEQUENCE`)
-    if (offset + 2 > bytes.length) throw responseError(`${what} is not concatenated DER: truncated length`)
-    const first = bytes[offset + 1]!
-    let length: number
-    let header: number
-    if (first < 0x80) {
-      length = first
-      header = 2
-    } else {
-      // 0x80 is the BER indefinite length, which DER forbids; more than 4 length bytes is no certificate.
-      const count = first & 0x7f
-      if (count === 0 || count > 4) throw responseError(`${what} is not concatenated DER: unsupported length`)
-      if (offset + 2 + count > bytes.length) throw responseError(`${what} is not concatenated DER: truncated length`)
-      length = 0
-      for (let i = 0; i < count; i++) length = length * 256 + bytes[offset + 2 + i]!
-      header = 2 + count
-    }
-    const end = offset + header + length
-    if (end > bytes.length) throw responseError(`${what} is not concatenated DER: value runs past the end`)
-    // A copy: Buffer#slice would return a view into the whole gRPC message.
-    out.push(new Uint8Array(bytes.subarray(offset, end)))
-    offset = end
+  try {
+    return splitDerSequence(bytes).map((der) => new Uint8Array(der))
+  } catch (err) {
+    throw responseError(`${what} is not concatenated DER: ${(err as Error).message}`, err)
   }
-  return out
 }
 
 function idFrom(value: string | undefined, what: string): SpiffeId {

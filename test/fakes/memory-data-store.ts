@@ -330,15 +330,20 @@ function sameDer(a: Uint8Array, b: Uint8Array): boolean {
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b)
 }
 
+/** A bundle whose DER bytes are not shared with the caller's. */
+function copyBundle(bundle: Bundle): Bundle {
+  return bundle.with({ x509Authorities: bundle.x509Authorities.map((der) => new Uint8Array(der)) })
+}
+
 class MemoryBundleStore implements BundleStore {
   readonly #bundles = new Map<string, Bundle>()
 
   constructor(readonly state: State) {}
 
   #put(bundle: Bundle): Bundle {
-    this.#bundles.set(bundle.trustDomain.name, bundle)
+    this.#bundles.set(bundle.trustDomain.name, copyBundle(bundle))
     this.state.appendEvent('bundle', bundle.trustDomain.name)
-    return bundle
+    return copyBundle(bundle)
   }
 
   async set(bundle: Bundle): Promise<Bundle> {
@@ -348,7 +353,9 @@ class MemoryBundleStore implements BundleStore {
 
   async append(bundle: Bundle): Promise<Bundle> {
     this.state.open()
-    const current = this.#bundles.get(bundle.trustDomain.name) ?? new Bundle(bundle.trustDomain, { sequenceNumber: 0n })
+    const stored = this.#bundles.get(bundle.trustDomain.name)
+    // A new bundle starts from the given refresh hint; an existing one keeps its own.
+    const current = stored ?? new Bundle(bundle.trustDomain, { sequenceNumber: 0n, refreshHintSeconds: bundle.refreshHintSeconds })
     const x509 = [...current.x509Authorities]
     for (const der of bundle.x509Authorities) if (!x509.some((d) => sameDer(d, der))) x509.push(der)
     const jwt = new Map(current.jwtAuthorities)
@@ -366,12 +373,13 @@ class MemoryBundleStore implements BundleStore {
 
   async get(trustDomain: TrustDomain): Promise<Bundle | undefined> {
     this.state.open()
-    return this.#bundles.get(trustDomain.name)
+    const bundle = this.#bundles.get(trustDomain.name)
+    return bundle === undefined ? undefined : copyBundle(bundle)
   }
 
   async list(): Promise<Bundle[]> {
     this.state.open()
-    return [...this.#bundles.values()]
+    return [...this.#bundles.values()].map(copyBundle)
   }
 
   async delete(trustDomain: TrustDomain): Promise<void> {
@@ -472,8 +480,9 @@ class MemoryAuditStore implements AuditStore {
   async list(filter: AuditFilter = {}, limit?: number): Promise<AuditEvent[]> {
     this.state.open()
     const out: AuditEvent[] = []
-    for (let i = this.#events.length - 1; i >= 0; i--) {
-      const e = this.#events[i]!
+    // Newest by time first; among equal times the later-appended first.
+    const order = this.#events.map((e, i) => ({ e, i })).sort((a, b) => b.e.at.getTime() - a.e.at.getTime() || b.i - a.i)
+    for (const { e } of order) {
       if (filter.since !== undefined && e.at.getTime() < filter.since.getTime()) continue
       if (filter.subject !== undefined && e.subject !== filter.subject) continue
       if (filter.actor !== undefined && e.actor !== filter.actor) continue

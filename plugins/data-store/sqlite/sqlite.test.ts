@@ -125,11 +125,24 @@ describe('sqlite data store', () => {
     await store.close()
   })
 
-  it('keeps data across a reopen: entries, nodes, bundles, tokens, events, audit', async () => {
+  it('BUN-09: keeps data across a reopen (entries, nodes, bundles with their sequence, tokens, events, audit)', async () => {
     const { store, path } = await open()
     const created = await store.entries.create(entry(1, { dnsNames: ['a.example'], expiresAt: new Date(Date.UTC(2031, 0, 1)) }))
     await store.bundles.append(new Bundle(parseTrustDomain('example.org'), { sequenceNumber: 0n }))
     await store.bundles.set(new Bundle(parseTrustDomain('example.org'), { sequenceNumber: 2n ** 64n - 1n }))
+    const agentId = parseSpiffeId('spiffe://example.org/agent/x')
+    await store.nodes.create({
+      spiffeId: agentId,
+      attestationType: 'x509pop',
+      selectors: [parseSelector('x509pop:subject:cn:x')],
+      certSerial: '01',
+      certNotAfter: new Date(Date.UTC(2031, 0, 1)),
+      newCertSerial: '',
+      newCertNotAfter: undefined,
+      banned: false,
+      canReattest: true,
+      lastSeenAt: undefined,
+    })
     await store.joinTokens.create({ tokenHash: 'aa', expiresAt: new Date(Date.UTC(2031, 0, 1)), aliasId: undefined })
     await store.audit.append([{ at: new Date(), action: 'entry.create', actor: 'server', subject: 'x', entryId: created.id, details: { a: 1 } }])
     const latest = await store.events.latestEventId()
@@ -137,6 +150,7 @@ describe('sqlite data store', () => {
 
     const reopened = openSqliteDataStore({ path })
     expect((await reopened.entries.get(created.id))?.dnsNames).toEqual(['a.example'])
+    expect((await reopened.nodes.get(agentId))?.selectors.map(String)).toEqual(['x509pop:subject:cn:x'])
     expect((await reopened.bundles.get(parseTrustDomain('example.org')))?.sequenceNumber).toBe(2n ** 64n - 1n)
     expect(await reopened.joinTokens.consume('aa', new Date(Date.UTC(2030, 0, 1)))).toBeDefined()
     expect((await reopened.audit.list())[0]?.details).toEqual({ a: 1 })

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises'
 import { ConfigError } from '../../../common/errors.js'
 import * as s from '../../../common/schema.js'
 import type { TrustDomain } from '../../../spiffe/id.js'
-import { decodePemBlocks } from '../../../spiffe/x509-svid.js'
+import { pemDecodeAll } from '../../../spiffe/pem.js'
 import { mintX509Ca } from '../../../spiffe/x509-ca.js'
 import { definePlugin } from '../../registry.js'
 import type { UpstreamAuthority, UpstreamMintResult } from '../types.js'
@@ -36,7 +36,7 @@ export class DiskUpstreamAuthority implements UpstreamAuthority {
         throw new ConfigError(`plugins.UpstreamAuthority.disk.${key}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`)
       }
     }
-    const certificatesDer = decodePemBlocks(await read(certFilePath, 'cert_file_path'), 'CERTIFICATE')
+    const certificatesDer = pemDecodeAll(await read(certFilePath, 'cert_file_path'), 'CERTIFICATE').map((d) => Buffer.from(d))
     if (certificatesDer.length === 0) throw new ConfigError(`plugins.UpstreamAuthority.disk.cert_file_path: ${certFilePath} holds no PEM certificate`)
     let privateKey: KeyObject
     try {
@@ -52,7 +52,7 @@ export class DiskUpstreamAuthority implements UpstreamAuthority {
     }
     const rootsDer =
       bundleFilePath !== undefined
-        ? decodePemBlocks(await read(bundleFilePath, 'bundle_file_path'), 'CERTIFICATE')
+        ? pemDecodeAll(await read(bundleFilePath, 'bundle_file_path'), 'CERTIFICATE').map((d) => Buffer.from(d))
         : [certificatesDer[certificatesDer.length - 1]!]
     if (rootsDer.length === 0) throw new ConfigError('plugins.UpstreamAuthority.disk.bundle_file_path: holds no PEM certificate')
     return new DiskUpstreamAuthority({ certificatesDer, privateKey, rootsDer })
