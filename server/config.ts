@@ -3,8 +3,8 @@ import { readConfigFile } from '../common/config-file.js'
 import { ConfigError } from '../common/errors.js'
 import { LOG_LEVELS, type LogLevel } from '../common/logger.js'
 import * as s from '../common/schema.js'
-import { errorMessage } from '../common/errors.js'
-import { assertIssuableTrustDomain, parseTrustDomain, type TrustDomain } from '../spiffe/id.js'
+import { parseTrustDomain, type TrustDomain } from '../spiffe/id.js'
+import { anyValue, override, portFlag, sectionOf, trustDomainCheck } from '../common/config-checks.js'
 import { KEY_TYPES, type KeyType } from '../plugins/key-manager/types.js'
 
 /**
@@ -38,17 +38,6 @@ export const SERVER_DEFAULTS = Object.freeze({
 
 const durationKeys = { min: 1, max: 10 * 365 * 86400 }
 
-function trustDomainCheck(value: string): string | undefined {
-  try {
-    const td = parseTrustDomain(value)
-    if (value.includes(':/')) return 'must be a bare trust domain name such as "example.org", not a SPIFFE ID'
-    assertIssuableTrustDomain(td)
-    return undefined
-  } catch (err) {
-    return `must be a valid trust domain name: ${errorMessage(err).replace(/^spiffeid: /, '')}`
-  }
-}
-
 const serverSection = s.object({
   trust_domain: s.string({ default: SERVER_DEFAULTS.trust_domain, check: trustDomainCheck }),
   data_dir: s.string({ default: SERVER_DEFAULTS.data_dir, nonEmpty: true }),
@@ -75,15 +64,11 @@ const serverSection = s.object({
 })
 
 const pluginSections = s.object({
-  DataStore: s.record(s.optional(s.record(unknownValue()))),
-  KeyManager: s.record(s.optional(s.record(unknownValue()))),
-  NodeAttestor: s.record(s.optional(s.record(unknownValue()))),
-  UpstreamAuthority: s.record(s.optional(s.record(unknownValue()))),
+  DataStore: s.record(s.optional(s.record(anyValue))),
+  KeyManager: s.record(s.optional(s.record(anyValue))),
+  NodeAttestor: s.record(s.optional(s.record(anyValue))),
+  UpstreamAuthority: s.record(s.optional(s.record(anyValue))),
 })
-
-function unknownValue(): s.Schema<unknown> {
-  return { describe: 'any', parse: (v) => v }
-}
 
 const fileSchema = s.object({ server: serverSection, plugins: pluginSections })
 
@@ -133,19 +118,14 @@ export interface ServerFlags {
  * @throws ConfigError naming the key and the rule.
  */
 export function loadServerConfig(flags: ServerFlags, cwd = process.cwd()): ServerConfig {
-  const raw = (flags.config !== undefined ? readConfigFile(flags.config) : {}) as Record<string, unknown>
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError('config file must be a section with "server" and "plugins" keys')
-  const server = { ...((raw['server'] as Record<string, unknown> | undefined) ?? {}) }
-  const override = (key: string, value: unknown) => {
-    if (value !== undefined) server[key] = value
-  }
-  override('trust_domain', flags.trustDomain)
-  override('data_dir', flags.dataDir)
-  override('socket_path', flags.socketPath)
-  override('bind_address', flags.bindAddress)
-  override('bind_port', flags.bindPort === undefined ? undefined : portFlag('--bind-port', flags.bindPort))
-  override('log_level', flags.logLevel)
-  override('metrics_port', flags.metricsPort === undefined ? undefined : portFlag('--metrics-port', flags.metricsPort))
+  const { raw, section: server } = sectionOf(flags.config !== undefined ? readConfigFile(flags.config) : {}, 'server')
+  override(server, 'trust_domain', flags.trustDomain)
+  override(server, 'data_dir', flags.dataDir)
+  override(server, 'socket_path', flags.socketPath)
+  override(server, 'bind_address', flags.bindAddress)
+  override(server, 'bind_port', flags.bindPort === undefined ? undefined : portFlag('--bind-port', flags.bindPort))
+  override(server, 'log_level', flags.logLevel)
+  override(server, 'metrics_port', flags.metricsPort === undefined ? undefined : portFlag('--metrics-port', flags.metricsPort))
   const parsed = fileSchema.parse({ ...raw, server }, '')
 
   const c = parsed.server
@@ -178,9 +158,4 @@ export function loadServerConfig(flags: ServerFlags, cwd = process.cwd()): Serve
     metricsPort: c.metrics_port,
     plugins: Object.freeze(plugins),
   })
-}
-
-function portFlag(flag: string, value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) > 65535) throw new ConfigError(`${flag} must be a port number (0-65535), not ${JSON.stringify(value)}`)
-  return Number(value)
 }

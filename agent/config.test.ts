@@ -1,0 +1,64 @@
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { ConfigError } from '../common/errors.js'
+import { loadAgentConfig } from './config.js'
+
+const dir = mkdtempSync(join(tmpdir(), 'steeple-agent-config-'))
+let n = 0
+function configFile(text: string): string {
+  const path = join(dir, `c${n++}.yaml`)
+  writeFileSync(path, text)
+  return path
+}
+
+describe('agent config', () => {
+  it('runs on the documented defaults', () => {
+    const c = loadAgentConfig({}, '/work')
+    expect(c.trustDomain.name).toBe('example.org')
+    expect(c.serverAddress).toBe('127.0.0.1')
+    expect(c.serverPort).toBe(8081)
+    expect(c.dataDir).toBe('/work/.steeple/agent')
+    expect(c.socketPath).toBe('/work/.steeple/agent/api.sock')
+    expect(c.insecureBootstrap).toBe(false)
+    expect(c.trustBundlePath).toBeUndefined()
+    expect(c.plugins['WorkloadAttestor']).toEqual({ unix: {} })
+  })
+
+  it('the commented sample in examples/ states the defaults', () => {
+    const sample = loadAgentConfig({ config: 'examples/agent.yaml' }, '/work')
+    const defaults = loadAgentConfig({}, '/work')
+    expect({ ...sample, plugins: undefined }).toEqual({ ...defaults, plugins: undefined })
+  })
+
+  it('--join-token selects the join_token attestor with that token', () => {
+    const path = configFile('plugins:\n  NodeAttestor:\n    x509pop:\n      certificate_path: /a\n')
+    const c = loadAgentConfig({ config: path, joinToken: 'abc' })
+    expect(c.plugins['NodeAttestor']).toEqual({ join_token: { token: 'abc' } })
+  })
+
+  it('flags override the file and resolve paths', () => {
+    const path = configFile('agent:\n  server_port: 9000\n')
+    const c = loadAgentConfig({ config: path, serverPort: '9001', dataDir: '/d', socketPath: '/run/w.sock', trustBundle: 'b.pem' }, '/cwd')
+    expect(c.serverPort).toBe(9001)
+    expect(c.socketPath).toBe('/run/w.sock')
+    expect(c.trustBundlePath).toBe('/cwd/b.pem')
+  })
+
+  it.each([
+    ['agent:\n  server_prot: 1\n', /agent\.server_prot is not a known key/],
+    ['agent:\n  trust_domain: EXAMPLE\n', /agent\.trust_domain must be a valid trust domain name/],
+    ['agent:\n  server_port: 0\n', /agent\.server_port must be at least 1/],
+    ['agent:\n  insecure_bootstrap: "yes"\n', /agent\.insecure_bootstrap must be true or false/],
+    ['agent:\n  insecure_bootstrap: true\n  trust_bundle_path: /b.pem\n', /exclude each other/],
+    ['plugins:\n  WorkloadAttestors:\n    unix: {}\n', /plugins\.WorkloadAttestors is not a known key/],
+  ])('refuses bad config %#, naming the key and the rule', (text, message) => {
+    expect(() => loadAgentConfig({ config: configFile(text) })).toThrow(ConfigError)
+    expect(() => loadAgentConfig({ config: configFile(text) })).toThrow(message)
+  })
+
+  it('refuses an empty --join-token', () => {
+    expect(() => loadAgentConfig({ joinToken: '' })).toThrow(/--join-token must not be empty/)
+  })
+})
