@@ -75,13 +75,19 @@ export async function buildServerCore(config: ServerConfig, options: BuildServer
       log: log.child({ component: 'ca' }),
     })
     await ca.init()
+    const cache = await AuthorizedEntryCache.load({ store, trustDomain: config.trustDomain, clock, log: log.child({ component: 'entry-cache' }) })
+    const cacheLog = log.child({ component: 'entry-cache' })
     const registration = new RegistrationService({
       store,
       trustDomain: config.trustDomain,
       log: log.child({ component: 'registration' }),
       clock,
+      // Apply the change to the cache at once, so sync streams push it to agents within
+      // milliseconds instead of at the next poll.
+      onWrite: () => {
+        cache.applyEvents().catch((err: unknown) => cacheLog.warn('Applying entry changes failed', { err: String(err) }))
+      },
     })
-    const cache = await AuthorizedEntryCache.load({ store, trustDomain: config.trustDomain, clock, log: log.child({ component: 'entry-cache' }) })
     return {
       config,
       log,

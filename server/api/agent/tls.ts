@@ -1,0 +1,222 @@
+import * as grpc from '@grpc/grpc-js'
+import { generateKeyPairSync } from 'node:crypto'
+import { errorMessage } from '../../../common/errors.js'
+import type { Logger } from '../../../common/logger.js'
+import type { Bundle } from '../../../spiffe/bundle.js'
+import { certificatesToPem } from '../../../spiffe/pem.js'
+import type { MintedX509Svid } from '../../../spiffe/x509-mint.js'
+import type { ServerCore } from '../../core.js'
+import { serverId } from '../../registration/ids.js'
+
+type CaUpdate = grpc.experimental.CaCertificateUpdate
+type IdentityUpdate = grpc.experimental.IdentityCertificateUpdate
+
+/**
+ * A grpc-js certificate provider whose values are set by its owner. It serves as identity and CA
+ * provider at once. A new listener gets the current value on the next tick: grpc-js registers its
+ * own watcher only after adding the listener (server-credentials.js `_addWatcher`), so a value
+ * delivered synchronously would never reach the server.
+ */
+class SettableCertificateProvider implements grpc.experimental.CertificateProvider {
+  #ca: CaUpdate | null = null
+  #identity: IdentityUpdate | null = null
+  readonly #caListeners = new Set<grpc.experimental.CaCertificateUpdateListener>()
+  readonly #identityListeners = new Set<grpc.experimental.IdentityCertificateUpdateListener>()
+
+  setCa(update: CaUpdate): void {
+    this.#ca = update
+    for (const listener of this.#caListeners) listener(update)
+  }
+
+  setIdentity(update: IdentityUpdate): void {
+    this.#identity = update
+    for (const listener of this.#identityListeners) listener(update)
+  }
+
+  addCaCertificateListener(listener: grpc.experimental.CaCertificateUpdateListener): void {
+    this.#caListeners.add(listener)
+    process.nextTick(() => {
+      if (this.#ca !== null && this.#caListeners.has(listener)) listener(this.#ca)
+    })
+  }
+
+  removeCaCertificateListener(listener: grpc.experimental.CaCertificateUpdateListener): void {
+    this.#caListeners.delete(listener)
+  }
+
+  addIdentityCertificateListener(listener: grpc.experimental.IdentityCertificateUpdateListener): void {
+    this.#identityListeners.add(listener)
+    process.nextTick(() => {
+      if (this.#identity !== null && this.#identityListeners.has(listener)) listener(this.#identity)
+    })
+  }
+
+  removeIdentityCertificateListener(listener: grpc.experimental.IdentityCertificateUpdateListener): void {
+    this.#identityListeners.delete(listener)
+  }
+}
+
+/** Retry delay after a failed re-mint of the server SVID. */
+const RETRY_MS = 10_000
+
+/**
+ * The agent API's TLS material: the server's own X509-SVID (`spiffe://<td>/steeple/server`, a
+ * fresh key each time, signed by the active CA), re-minted at half its life and whenever another
+ * CA becomes active; and the trust domain's bundle, which both anchors client certificates and
+ * is what agent SVIDs are verified against. Certificates change at runtime through grpc-js
+ * certificate providers, so connections made after a change use the new material.
+ */
+export class ServerTls {
+  readonly #core: ServerCore
+  readonly #log: Logger
+  readonly #provider = new SettableCertificateProvider()
+  readonly #credentials: grpc.ServerCredentials
+  readonly #listeners = new Set<(bundle: Bundle) => void>()
+  readonly #unsubscribe: (() => void)[] = []
+  #bundle: Bundle | undefined
+  #svid: MintedX509Svid | undefined
+  /** DER of the CA that signed the current server SVID. */
+  #signedBy: Buffer | undefined
+  /** CA certificates and intermediates of every CA seen active: agent SVIDs may be signed by any of them. */
+  readonly #intermediates = new Map<string, Uint8Array>()
+  #timer: NodeJS.Timeout | undefined
+  #refreshing: Promise<void> = Promise.resolve()
+  #stopped = false
+
+  constructor(core: ServerCore, log: Logger) {
+    this.#core = core
+    this.#log = log
+    // grpc-js types the first parameter as the CA provider, but its constructor takes the identity
+    // provider first (grpc-js 1.14 server-credentials.js); one provider serves both roles here.
+    // requestCert follows from the CA provider; rejectUnauthorized is false so agents can attest
+    // without a certificate, and each handler decides what it needs.
+    this.#credentials = grpc.experimental.createCertificateProviderServerCredentials(this.#provider, this.#provider, false)
+  }
+
+  /** Reads the bundle and mints the first SVID; then follows CA and bundle changes. Rejects when it cannot mint. */
+  async start(): Promise<void> {
+    await this.#loadBundle()
+    this.#mint()
+    this.#unsubscribe.push(
+      this.#core.ca.onBundleChange(() => this.refresh()),
+      this.#core.cache.onChange((change) => {
+        if (change.bundleTrustDomains.includes(this.#core.config.trustDomain.name)) this.refresh()
+      }),
+    )
+  }
+
+  /** Stops timers and listeners. */
+  stop(): void {
+    this.#stopped = true
+    if (this.#timer !== undefined) clearTimeout(this.#timer)
+    for (const unsubscribe of this.#unsubscribe) unsubscribe()
+  }
+
+  /** For grpc `bindAsync`. */
+  get credentials(): grpc.ServerCredentials {
+    return this.#credentials
+  }
+
+  /** The trust domain's own bundle as last read. @throws TypeError before start(). */
+  get bundle(): Bundle {
+    if (this.#bundle === undefined) throw new TypeError('ServerTls.start() was not called')
+    return this.#bundle
+  }
+
+  /** The server SVID presented now (leaf first). */
+  get svidChain(): readonly Buffer[] {
+    return this.#svid?.chainDer ?? []
+  }
+
+  /**
+   * CA certificates (and their intermediates) of the CAs this server has seen active. Agents present
+   * only their leaf through grpc-js's auth context, so these complete the path to the bundle when
+   * the CA is an intermediate under an upstream authority.
+   */
+  intermediates(): Uint8Array[] {
+    return [...this.#intermediates.values()]
+  }
+
+  /** Calls `listener` after the own bundle changed (and the TLS material follows it). */
+  onBundleChange(listener: (bundle: Bundle) => void): () => void {
+    this.#listeners.add(listener)
+    return () => this.#listeners.delete(listener)
+  }
+
+  /** Re-reads the bundle and re-mints when the active CA changed. Serialized; never rejects. */
+  refresh(): Promise<void> {
+    this.#refreshing = this.#refreshing.then(async () => {
+      if (this.#stopped) return
+      try {
+        await this.#loadBundle()
+        const active = Buffer.from(this.#core.ca.activeAuthority().x509.certificateDer)
+        if (this.#signedBy === undefined || !active.equals(this.#signedBy)) this.#mint()
+      } catch (err) {
+        this.#log.error('Server TLS refresh failed', { err: errorMessage(err) })
+        return
+      }
+      for (const listener of this.#listeners) {
+        try {
+          listener(this.#bundle!)
+        } catch (err) {
+          this.#log.error('Bundle listener failed', { err: errorMessage(err) })
+        }
+      }
+    })
+    return this.#refreshing
+  }
+
+  async #loadBundle(): Promise<void> {
+    const bundle = await this.#core.ca.bundle()
+    this.#bundle = bundle
+    this.#provider.setCa({ caCertificate: Buffer.from(certificatesToPem(bundle.x509Authorities)) })
+  }
+
+  #mint(): void {
+    const active = this.#core.ca.activeAuthority()
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+    const svid = this.#core.ca.signX509Svid({
+      spiffeId: serverId(this.#core.config.trustDomain),
+      publicKey: privateKey,
+      ttlSeconds: this.#core.config.defaultX509SvidTtlSeconds,
+    })
+    for (const der of [active.x509.certificateDer, ...(active.x509.intermediatesDer ?? [])]) {
+      this.#intermediates.set(Buffer.from(der).toString('base64'), der)
+    }
+    this.#svid = svid
+    this.#signedBy = Buffer.from(active.x509.certificateDer)
+    this.#provider.setIdentity({
+      certificate: Buffer.from(certificatesToPem(svid.chainDer)),
+      privateKey: Buffer.from(privateKey.export({ type: 'pkcs8', format: 'pem' }) as string),
+    })
+    this.#log.info('Server SVID minted', {
+      spiffeId: svid.id.toString(),
+      serial: svid.serial.toString(16),
+      notAfter: svid.notAfter.toISOString(),
+    })
+    const now = this.#core.clock().getTime()
+    this.#schedule(now + Math.max(1000, (svid.notAfter.getTime() - now) / 2))
+  }
+
+  #schedule(dueAtMs: number): void {
+    if (this.#stopped) return
+    if (this.#timer !== undefined) clearTimeout(this.#timer)
+    // setTimeout holds at most a signed 32-bit delay; a longer wait re-arms until it is due.
+    const delayMs = Math.min(Math.max(0, dueAtMs - this.#core.clock().getTime()), 2 ** 31 - 1)
+    this.#timer = setTimeout(() => this.#remint(dueAtMs), delayMs)
+    this.#timer.unref()
+  }
+
+  #remint(dueAtMs: number): void {
+    if (this.#core.clock().getTime() < dueAtMs) {
+      this.#schedule(dueAtMs)
+      return
+    }
+    try {
+      this.#mint()
+    } catch (err) {
+      this.#log.error('Server SVID renewal failed', { err: errorMessage(err), retryInMs: RETRY_MS })
+      this.#schedule(this.#core.clock().getTime() + RETRY_MS)
+    }
+  }
+}
