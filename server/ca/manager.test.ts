@@ -190,5 +190,14 @@ describe('CA manager', () => {
     expect(svid.chainDer).toHaveLength(2)
     expect(new X509Certificate(svid.chainDer[1]!).checkIssued(new X509Certificate(root.certificateDer))).toBe(true)
     expect(verifyX509Svid(svid.chainDer, bundle, { now: clock.now() }).id.equals(workload)).toBe(true)
+    // A leaf alone verifies with the CA's intermediates (agents present only their leaf over mTLS).
+    expect(manager.intermediates().map((d) => Buffer.from(d).toString('hex'))).toEqual([Buffer.from(svid.chainDer[1]!).toString('hex')])
+    expect(verifyX509Svid([svid.chainDer[0]!, ...manager.intermediates()], bundle, { now: clock.now() }).id.equals(workload)).toBe(true)
+  })
+
+  it('has no intermediates with a self-signed CA', async () => {
+    const { manager } = makeManager()
+    await manager.init()
+    expect(manager.intermediates()).toEqual([])
   })
 })

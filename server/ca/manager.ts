@@ -183,6 +183,17 @@ export class CaManager {
     return () => this.#listeners.delete(listener)
   }
 
+  /**
+   * The CA certificates below the published roots that this server's slots sign with (empty with
+   * a self-signed CA). A peer presenting only its leaf can be verified with these, including SVIDs
+   * signed before a restart by a slot that is no longer active.
+   */
+  intermediates(): Uint8Array[] {
+    return this.#slots.flatMap((s) =>
+      s.record.roots.includes(s.record.caCertificate) ? [] : [s.x509.certificateDer, ...(s.x509.intermediatesDer ?? [])],
+    )
+  }
+
   /** Slot states, for health and metrics. */
   slots(): { slot: string; status: string; notAfter: Date }[] {
     return this.#slots.map((s) => ({ slot: s.record.slot, status: s.record.status, notAfter: s.notAfter }))

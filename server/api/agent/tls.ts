@@ -78,7 +78,6 @@ export class ServerTls {
   /** DER of the CA that signed the current server SVID. */
   #signedBy: Buffer | undefined
   /** CA certificates and intermediates of every CA seen active: agent SVIDs may be signed by any of them. */
-  readonly #intermediates = new Map<string, Uint8Array>()
   #timer: NodeJS.Timeout | undefined
   #refreshing: Promise<void> = Promise.resolve()
   #stopped = false
@@ -129,12 +128,11 @@ export class ServerTls {
   }
 
   /**
-   * CA certificates (and their intermediates) of the CAs this server has seen active. Agents present
-   * only their leaf through grpc-js's auth context, so these complete the path to the bundle when
-   * the CA is an intermediate under an upstream authority.
+   * The CA's intermediates (with an upstream authority). Agents present only their leaf through
+   * grpc-js's auth context, so these complete the path to the bundle.
    */
   intermediates(): Uint8Array[] {
-    return [...this.#intermediates.values()]
+    return this.#core.ca.intermediates()
   }
 
   /** Calls `listener` after the own bundle changed (and the TLS material follows it). */
@@ -180,9 +178,6 @@ export class ServerTls {
       publicKey: privateKey,
       ttlSeconds: this.#core.config.defaultX509SvidTtlSeconds,
     })
-    for (const der of [active.x509.certificateDer, ...(active.x509.intermediatesDer ?? [])]) {
-      this.#intermediates.set(Buffer.from(der).toString('base64'), der)
-    }
     this.#svid = svid
     this.#signedBy = Buffer.from(active.x509.certificateDer)
     this.#provider.setIdentity({
