@@ -35,6 +35,12 @@ describe('server config', () => {
     expect(SERVER_DEFAULTS.trust_domain).toBe(c.trustDomain.name)
   })
 
+  it('JWT-12: JWT-SVIDs live 5 minutes by default, X.509-SVIDs 1 hour, the CA 24 hours', () => {
+    const c = loadServerConfig({}, '/work')
+    expect(c.defaultJwtSvidTtlSeconds).toBeLessThanOrEqual(300)
+    expect([c.defaultJwtSvidTtlSeconds, c.defaultX509SvidTtlSeconds, c.caTtlSeconds]).toEqual([300, 3600, 86400])
+  })
+
   it('flags override the file', () => {
     const path = configFile('server:\n  trust_domain: file.example\n  bind_port: 9000\n')
     const c = loadServerConfig({ config: path, trustDomain: 'flag.example', bindPort: '9001', dataDir: '/d', logLevel: 'debug' })

@@ -57,7 +57,7 @@ describe('createSelfSignedCa', () => {
     expect(ca.privateKey).toBe(key.privateKey)
   })
 
-  it('uses a given subject and pathLen (X509-14)', () => {
+  it('X509-14: uses a given subject and pathLen', () => {
     const ca = createSelfSignedCa({
       trustDomain: td,
       privateKey: generateKeyPair('ec-p256').privateKey,
@@ -131,5 +131,24 @@ describe('mintX509Ca', () => {
     const leaf = mintX509Svid({ ca: root, spiffeId: parseSpiffeId('spiffe://example.org/w'), publicKey: leafKey.publicKey, ttlSeconds: 60 })
     const notCa = thrown(() => mintX509Ca({ parent: { certificateDer: leaf.certificateDer, privateKey: leafKey.privateKey }, trustDomain: td, publicKey: generateKeyPair('ec-p256').publicKey, ttlSeconds: 600 }))
     expect(notCa.message).toBe('x509mint: CA certificate must have CA flag set to true')
+  })
+})
+
+describe('what our CA certificates leave out', () => {
+  it('X509-17, X509-18: no URI name constraints and no extended key usage, on roots and intermediates', () => {
+    const rootKey = generateKeyPair('ec-p256').privateKey
+    const root = createSelfSignedCa({ trustDomain: td, privateKey: rootKey, ttlSeconds: 3600, now: NOW })
+    const intermediate = mintX509Ca({
+      parent: root,
+      trustDomain: td,
+      publicKey: generateKeyPair('ec-p256').publicKey,
+      ttlSeconds: 600,
+      now: NOW,
+    })
+    for (const der of [root.certificateDer, intermediate.certificateDer]) {
+      const cert = new x509.X509Certificate(der)
+      expect(cert.getExtension('2.5.29.30')).toBeNull() // nameConstraints
+      expect(cert.getExtension('2.5.29.37')).toBeNull() // extKeyUsage
+    }
   })
 })
