@@ -1,5 +1,5 @@
 #!/usr/bin/env node
 // Runs agent/main.ts through tsx, so the published bin needs no build step.
-import { register } from 'node:module'
-register('tsx/esm', import.meta.url)
+import { register } from 'tsx/esm/api'
+register()
 await import('../agent/main.ts')

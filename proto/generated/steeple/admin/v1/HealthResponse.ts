@@ -9,6 +9,7 @@ export interface HealthResponse {
   'ca_expires_at'?: (number | string | Long);
   'entries'?: (number | string | Long);
   'agents'?: (number | string | Long);
+  'problem'?: (string);
 }
 
 export interface HealthResponse__Output {
@@ -18,4 +19,5 @@ export interface HealthResponse__Output {
   'ca_expires_at': (string);
   'entries': (string);
   'agents': (string);
+  'problem': (string);
 }
