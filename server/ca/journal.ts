@@ -16,9 +16,11 @@ export interface JournalSlot {
   /** base64 DER trust anchors published for this CA (the CA itself when self-signed). */
   readonly roots: readonly string[]
   readonly jwtKid: string
-  /** Unix milliseconds. */
+  /** Unix milliseconds. notBefore is backdated a little for clock skew. */
   readonly notBefore: number
   readonly notAfter: number
+  /** When the CA was made (unix ms): its life for rotation is issuedAt → notAfter. */
+  readonly issuedAt?: number
 }
 
 /** A JWT key whose slot was reused: its public half stays published until `notAfter`. */

@@ -80,12 +80,12 @@ describe('CA manager', () => {
     const seq0 = (await store.bundles.get(td))!.sequenceNumber!
     const firstCa = manager.activeAuthority().x509.certificateDer
 
-    // The CA's notBefore is backdated 10 s, so its life is 610 s counted from t0 - 10 s.
-    clock.advance(290)
+    // The schedule runs from issuance (t0), not from the backdated notBefore.
+    clock.advance(299)
     await manager.rotate()
     expect(manager.slots().map((s) => s.status)).toEqual(['active'])
 
-    clock.advance(10) // 300 s: past half of the life (295 s)
+    clock.advance(2) // 301 s: past half of the life
     await manager.rotate()
     expect(manager.slots().map((s) => s.status).sort()).toEqual(['active', 'prepared'])
     const afterPrepare = (await store.bundles.get(td))!
@@ -95,13 +95,13 @@ describe('CA manager', () => {
     // Published, but not yet signing (FED-02).
     expect(Buffer.from(manager.activeAuthority().x509.certificateDer).equals(Buffer.from(firstCa))).toBe(true)
 
-    clock.advance(200) // 500 s: past 5/6 of the life (498 s)
+    clock.advance(200) // 501 s: past 5/6 of the life (500 s)
     await manager.rotate()
     expect(Buffer.from(manager.activeAuthority().x509.certificateDer).equals(Buffer.from(firstCa))).toBe(false)
     expect(manager.slots().map((s) => s.status).sort()).toEqual(['active', 'old'])
     expect((await store.bundles.get(td))!.x509Authorities).toHaveLength(2)
 
-    clock.advance(101) // 601 s: the first CA has expired and leaves the bundle (FED-03)
+    clock.advance(100) // 601 s: the first CA has expired and leaves the bundle (FED-03)
     await manager.rotate()
     // By then the second CA is itself past half of its life, so a third one is prepared too.
     const pruned = (await store.bundles.get(td))!

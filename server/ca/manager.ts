@@ -103,10 +103,13 @@ export class CaManager {
     const now = this.#o.clock().getTime()
     const active = this.#active()
     if (active === undefined) throw new FailedPreconditionError('ca: no active CA')
-    const life = active.notAfter.getTime() - active.record.notBefore
+    // The schedule runs from issuance, not from the backdated notBefore (which would shift it
+    // noticeably for short CA lifetimes).
+    const start = active.record.issuedAt ?? active.record.notBefore
+    const life = active.notAfter.getTime() - start
     const prepared = this.#slots.find((s) => s.record.status === 'prepared')
     let changed = false
-    if (prepared === undefined && now >= active.record.notBefore + life * PREPARE_AT) {
+    if (prepared === undefined && now >= start + life * PREPARE_AT) {
       const next = await this.#prepare('prepared')
       for (const reused of this.#slots.filter((s) => s.record.slot === next.record.slot)) {
         this.#retired.push({ kid: reused.record.jwtKid, notAfter: reused.record.notAfter })
@@ -118,7 +121,7 @@ export class CaManager {
       changed = true
     }
     const ready = this.#slots.find((s) => s.record.status === 'prepared')
-    if (ready !== undefined && now >= active.record.notBefore + life * ACTIVATE_AT) {
+    if (ready !== undefined && now >= start + life * ACTIVATE_AT) {
       this.#setStatus(active.record.slot, 'old')
       this.#setStatus(ready.record.slot, 'active')
       await this.#save()
@@ -261,6 +264,7 @@ export class CaManager {
       jwtKid: randomBytes(24).toString('base64url'),
       notBefore: notBefore.getTime(),
       notAfter: notAfter.getTime(),
+      issuedAt: now.getTime(),
     }
     return { record, x509, jwtKey, notAfter }
   }
