@@ -80,3 +80,4 @@ export {
 } from './endpoint.js'
 export { SECURITY_HEADER, WorkloadApiClient, WorkloadApiError, type WorkloadApiClientOptions } from './workload/client.js'
 export type { JwtSvidValidation, WorkloadJwtSvid, WorkloadX509Svid, X509Context } from './workload/decode.js'
+export { createCsr } from './csr.js'

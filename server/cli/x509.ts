@@ -1,28 +1,12 @@
 import { Command, Option } from 'commander'
-import { sign, type KeyObject } from 'node:crypto'
 import { mkdir } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { writeFileAtomic } from '../../common/fs.js'
 import { certificatesToPem } from '../../spiffe/pem.js'
-import { TAG, derNode, encodeDer } from '../../spiffe/x509-der.js'
-import { KEY_TYPES, generateKeyPair, publicKeyInfo, signerFor, type KeyType } from '../../spiffe/x509-mint.js'
+import { createCsr } from '../../spiffe/csr.js'
+import { KEY_TYPES, generateKeyPair, type KeyType } from '../../spiffe/x509-mint.js'
 import { withClient } from './client.js'
 import { CliError, INT32_MAX, action, collect, emit, formatUnixTime, wholeNumber, withCommonOptions, type CommonOptions } from './output.js'
-
-const VERSION_1 = Buffer.from([TAG.INTEGER, 0x01, 0x00])
-const EMPTY_NAME = Buffer.from([TAG.SEQUENCE, 0x00])
-const NO_ATTRIBUTES = Buffer.from([0xa0, 0x00])
-
-/**
- * A PKCS#10 request (RFC 2986, DER) for the key's public half, with an empty subject and no
- * attributes: the server takes only the public key and names the SVID itself.
- */
-export function createCsr(privateKey: KeyObject): Buffer {
-  const signer = signerFor(privateKey)
-  const info = encodeDer(derNode(TAG.SEQUENCE, VERSION_1, EMPTY_NAME, publicKeyInfo(privateKey).spki, NO_ATTRIBUTES))
-  const signature = sign(signer.hash, info, privateKey)
-  return encodeDer(derNode(TAG.SEQUENCE, info, signer.algorithmDer, derNode(TAG.BIT_STRING, Buffer.of(0), signature)))
-}
 
 interface MintOptions extends CommonOptions {
   spiffeId?: string

@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto'
 import { sign } from 'node:crypto'
-import { TAG, derNode, encodeDer } from '../../spiffe/x509-der.js'
-import { publicKeyInfo, signerFor } from '../../spiffe/x509-mint.js'
+import { TAG, derNode, encodeDer } from './x509-der.js'
+import { publicKeyInfo, signerFor } from './x509-mint.js'
 
 const VERSION_1 = Buffer.from([TAG.INTEGER, 0x01, 0x00])
 const EMPTY_NAME = Buffer.from([TAG.SEQUENCE, 0x00])

@@ -4,8 +4,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { SpiffeError } from '../../spiffe/errors.js'
-import { parseCsr } from '../../spiffe/x509-mint.js'
+import { SpiffeError } from './errors.js'
+import { parseCsr } from './x509-mint.js'
 import { createCsr } from './csr.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'steeple-csr-'))
