@@ -267,15 +267,12 @@ describe('sqlite data store', () => {
     const statements: string[] = []
     const store = openSqliteDataStore({ path, trace: (sql) => statements.push(sql) })
     statements.length = 0
-    const started = performance.now()
     const all = await store.entries.list()
-    const elapsedMs = performance.now() - started
+    // One query for all 100k entries (never one per entry); speed is measured in benchmarks.
     expect(statements).toHaveLength(1)
     expect(all.items).toHaveLength(100_000)
     expect(all.items[41]!.selectors.map(String)).toEqual(['k8s:ns:5', 'unix:uid:42'])
     expect(all.items[41]!.parentId.toString()).toBe('spiffe://example.org/agent/42')
-    // Generous for slow CI machines; one query per entry would be far beyond it.
-    expect(elapsedMs).toBeLessThan(15_000)
 
     statements.length = 0
     const match = await store.entries.list({ selectors: { match: 'subset', selectors: [parseSelector('unix:uid:42'), parseSelector('k8s:ns:5')] } })
