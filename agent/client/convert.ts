@@ -1,10 +1,10 @@
 import { status } from '@grpc/grpc-js'
-import { createPublicKey } from 'node:crypto'
 import { SteepleError, errorMessage } from '../../common/errors.js'
 import type { RegistrationEntry } from '../../plugins/data-store/types.js'
+import { bundleFromMessage as bundleFromProto } from '../../proto/bundle.js'
 import type { Bundle__Output } from '../../proto/generated/steeple/common/v1/Bundle.js'
 import type { RegistrationEntry__Output } from '../../proto/generated/steeple/common/v1/RegistrationEntry.js'
-import { Bundle } from '../../spiffe/bundle.js'
+import type { Bundle } from '../../spiffe/bundle.js'
 import { parseSpiffeId, parseTrustDomain } from '../../spiffe/id.js'
 import { selectorFromParts, sortSelectors } from '../../spiffe/selector.js'
 
@@ -27,15 +27,7 @@ export function dateFromUnixSeconds(value: string | number): Date | undefined {
 /** @throws SteepleError INTERNAL when the message is not a valid bundle. */
 export function bundleFromMessage(message: Bundle__Output): Bundle {
   try {
-    return new Bundle(parseTrustDomain(message.trust_domain), {
-      x509Authorities: message.x509_authorities.map((b) => new Uint8Array(b)),
-      jwtAuthorities: message.jwt_authorities.map((a) => ({
-        kid: a.kid,
-        publicKey: createPublicKey({ key: a.public_key, format: 'der', type: 'spki' }),
-      })),
-      sequenceNumber: message.sequence_number === '' ? undefined : BigInt(message.sequence_number),
-      refreshHintSeconds: Number(message.refresh_hint) === 0 ? undefined : Number(message.refresh_hint),
-    })
+    return bundleFromProto(message)
   } catch (err) {
     throw invalid('bundle', err)
   }

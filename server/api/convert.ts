@@ -1,12 +1,11 @@
-import { createPublicKey } from 'node:crypto'
 import type { Agent } from '../../proto/generated/steeple/admin/v1/Agent.js'
-import type { Bundle as BundleMessage, Bundle__Output } from '../../proto/generated/steeple/common/v1/Bundle.js'
+import type { Bundle__Output } from '../../proto/generated/steeple/common/v1/Bundle.js'
+import { bundleFromMessage as bundleFromProto, bundleToMessage } from '../../proto/bundle.js'
 import type { RegistrationEntry as EntryMessage } from '../../proto/generated/steeple/common/v1/RegistrationEntry.js'
 import type { Selector as SelectorMessage, Selector__Output } from '../../proto/generated/steeple/common/v1/Selector.js'
 import { InvalidArgumentError } from '../../common/errors.js'
 import type { AttestedNode, RegistrationEntry } from '../../plugins/data-store/types.js'
-import { Bundle } from '../../spiffe/bundle.js'
-import { parseTrustDomain } from '../../spiffe/id.js'
+import type { Bundle } from '../../spiffe/bundle.js'
 import { selectorFromParts, type Selector } from '../../spiffe/selector.js'
 
 /** Unix seconds of a date (0 for none), as the protos carry times. */
@@ -65,31 +64,12 @@ export function nodeToMessage(node: AttestedNode): Agent {
   }
 }
 
-export function bundleToMessage(bundle: Bundle): BundleMessage {
-  return {
-    trust_domain: bundle.trustDomain.name,
-    x509_authorities: bundle.x509Authorities.map((der) => Buffer.from(der)),
-    jwt_authorities: [...bundle.jwtAuthorities.values()].map((a) => ({
-      kid: a.kid,
-      public_key: a.publicKey.export({ format: 'der', type: 'spki' }),
-    })),
-    sequence_number: bundle.sequenceNumber === undefined ? '' : bundle.sequenceNumber.toString(),
-    refresh_hint: bundle.refreshHintSeconds ?? 0,
-  }
-}
+export { bundleToMessage }
 
 /** @throws InvalidArgumentError when the message is not a valid bundle. */
 export function bundleFromMessage(message: Bundle__Output): Bundle {
   try {
-    return new Bundle(parseTrustDomain(message.trust_domain), {
-      x509Authorities: message.x509_authorities.map((b) => new Uint8Array(b)),
-      jwtAuthorities: message.jwt_authorities.map((a) => ({
-        kid: a.kid,
-        publicKey: createPublicKey({ key: a.public_key, format: 'der', type: 'spki' }),
-      })),
-      sequenceNumber: message.sequence_number === '' ? undefined : BigInt(message.sequence_number),
-      refreshHintSeconds: Number(message.refresh_hint) === 0 ? undefined : Number(message.refresh_hint),
-    })
+    return bundleFromProto(message)
   } catch (err) {
     throw new InvalidArgumentError(`bundle: ${(err as Error).message}`, { cause: err })
   }

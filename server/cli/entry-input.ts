@@ -1,6 +1,7 @@
 import type { RegistrationEntry, RegistrationEntry__Output } from '../../proto/generated/steeple/common/v1/RegistrationEntry.js'
 import type { Selector } from '../../proto/generated/steeple/common/v1/Selector.js'
 import { CliError, INT32_MAX } from './output.js'
+import { ENTRY_FIELDS } from '../registration/validate.js'
 
 /**
  * Registration entries as the CLI reads them (flags, `--data` JSON files) and writes them
@@ -9,26 +10,6 @@ import { CliError, INT32_MAX } from './output.js'
  * the item and field (`entries[2].x509_svid_ttl`); the rules (trust domain, TTL bounds, selector
  * syntax) are the server's, which names the field the same way.
  */
-
-const ENTRY_FIELDS: ReadonlySet<string> = new Set([
-  'id',
-  'spiffe_id',
-  'parent_id',
-  'selectors',
-  'x509_svid_ttl',
-  'jwt_svid_ttl',
-  'dns_names',
-  'federates_with',
-  'admin',
-  'downstream',
-  'expires_at',
-  'hint',
-  'store_svid',
-  'owner',
-  'description',
-  'revision_number',
-  'created_at',
-])
 
 /** An entry in the CLI's JSON form (output of `entry show --output json`). */
 export interface EntryJson {

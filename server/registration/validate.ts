@@ -85,7 +85,8 @@ export interface EntryValidationContext {
 /** A full replacement of an existing entry, keyed by its id (what `EntryStore.update` takes). */
 export type EntryUpdate = Omit<RegistrationEntry, 'revisionNumber' | 'createdAt'>
 
-const ENTRY_FIELDS: ReadonlySet<string> = new Set([
+/** The snake_case field names an entry input may carry (what `entry show --output json` prints). */
+export const ENTRY_FIELDS: ReadonlySet<string> = new Set([
   'id',
   'spiffe_id',
   'parent_id',
