@@ -36,7 +36,8 @@ export interface ServerClientOptions {
   /**
    * Skip verifying the server, for AttestAgent only (`--insecure-bootstrap`): the agent trusts the
    * first server it reaches and takes the bundle from the attestation result. Every other call
-   * still verifies the server against the bundle.
+   * still verifies the server against the bundle. Ignored with `bundle`, and over once
+   * {@link ServerClient.setBundle} is called.
    */
   readonly insecureBootstrap?: boolean
   /** Deadline of unary calls and of a whole attestation; default 30 s. */
@@ -147,6 +148,8 @@ export class ServerClient {
   readonly #Client: grpc.ServiceClientConstructor
   #bundle: Bundle | undefined
   #svid: AgentSvidCredentials | undefined
+  /** Insecure bootstrap holds only until a bundle is known. */
+  #insecure: boolean
   #mtls: AgentAPIClient | undefined
   #closed = false
 
@@ -156,11 +159,13 @@ export class ServerClient {
     this.#Client = loadAgentApi()
     this.#bundle = options.bundle
     this.#svid = options.svid
+    this.#insecure = options.insecureBootstrap === true && options.bundle === undefined
   }
 
-  /** Uses this trust bundle to verify the server from now on. */
+  /** Uses this trust bundle to verify the server from now on (AttestAgent included: insecure bootstrap ends). */
   setBundle(bundle: Bundle): void {
     this.#bundle = bundle
+    this.#insecure = false
     this.#resetChannel()
   }
 
@@ -185,7 +190,7 @@ export class ServerClient {
    */
   async attest(attestorName: string, session: AgentNodeAttestor, csrDer: Uint8Array): Promise<AttestationOutcome> {
     const payload = await session.payload()
-    const client = this.#newClient(this.#o.insecureBootstrap === true ? 'insecure' : 'verified-anonymous')
+    const client = this.#newClient(this.#insecure ? 'insecure' : 'verified-anonymous')
     try {
       const call = client.AttestAgent({ deadline: this.#deadline() })
       const result = await new Promise<AttestAgentResponse__Output['result']>((resolve, reject) => {
@@ -363,6 +368,10 @@ export class ServerClient {
       'grpc.default_authority': this.#o.trustDomain.name,
       // A channel per credential set: connections made with other client certificates are never shared.
       'grpc.use_local_subchannel_pool': 1,
+      // grpc-js waits up to 120 s between reconnects by default; an agent whose server was down
+      // for a minute must be back within seconds of it returning.
+      'grpc.initial_reconnect_backoff_ms': 250,
+      'grpc.max_reconnect_backoff_ms': 5000,
     }) as unknown as AgentAPIClient
   }
 

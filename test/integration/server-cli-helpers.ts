@@ -17,9 +17,25 @@ export interface CommandResult {
   readonly stderr: string
 }
 
-/** Runs `steeple-server <args…>` to completion. */
-export async function runCli(args: readonly string[], options: { cwd?: string; timeoutMs?: number } = {}): Promise<CommandResult> {
-  const child = spawn(process.execPath, [SERVER_BIN, ...args], { cwd: options.cwd ?? ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+/** How to run a command in {@link runCommand}. */
+export interface RunOptions {
+  readonly cwd?: string
+  readonly env?: NodeJS.ProcessEnv
+  readonly uid?: number
+  /** Defaults to `uid`. */
+  readonly gid?: number
+  /** Killed after this long; default 30 s. */
+  readonly timeoutMs?: number
+}
+
+/** Runs a command to completion, collecting its output (stdin closed). */
+export async function runCommand(command: string, args: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
+  const child = spawn(command, args, {
+    cwd: options.cwd ?? ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...options.env },
+    ...(options.uid !== undefined && { uid: options.uid, gid: options.gid ?? options.uid }),
+  })
   let stdout = ''
   let stderr = ''
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
@@ -28,6 +44,11 @@ export async function runCli(args: readonly string[], options: { cwd?: string; t
   const [code, signal] = (await once(child, 'close')) as [number | null, NodeJS.Signals | null]
   clearTimeout(timer)
   return { code, signal, stdout, stderr }
+}
+
+/** Runs `steeple-server <args…>` to completion. */
+export function runCli(args: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
+  return runCommand(process.execPath, [SERVER_BIN, ...args], options)
 }
 
 /** Runs tasks with at most `limit` at a time (each CLI run is a Node process start). */

@@ -14,7 +14,11 @@ const baseSchema = s.object({
   token_path: s.optional(s.string({ nonEmpty: true })),
 })
 
-/** Agent-side config of `join_token`: exactly one of `token` and `token_path`. */
+/**
+ * Agent-side config of `join_token`: at most one of `token` and `token_path`. Neither is allowed,
+ * because an agent restarted with its stored SVID attests no more; it is an error only when an
+ * attestation is needed (see {@link JoinTokenAgentPlugin.begin}).
+ */
 export type JoinTokenAgentConfig = s.Infer<typeof baseSchema>
 
 /** Schema of {@link JoinTokenAgentConfig}; messages never contain the token. */
@@ -22,8 +26,8 @@ export const joinTokenAgentConfigSchema: s.Schema<JoinTokenAgentConfig> = {
   describe: baseSchema.describe,
   parse(value, path) {
     const config = baseSchema.parse(value, path)
-    if ((config.token === undefined) === (config.token_path === undefined)) {
-      throw new ConfigError(`${path} must set exactly one of token, token_path`)
+    if (config.token !== undefined && config.token_path !== undefined) {
+      throw new ConfigError(`${path} must set only one of token, token_path`)
     }
     if (config.token !== undefined) checkToken(config.token.trim(), `${path}.token`)
     return config
@@ -47,14 +51,19 @@ export class JoinTokenAgentPlugin implements AgentNodeAttestorPlugin {
     this.#hooks = hooks
   }
 
-  /** @throws ConfigError when token_path cannot be read or holds no valid token. */
+  /** @throws ConfigError without a token, or when token_path cannot be read or holds no valid token. */
   async begin(): Promise<AgentNodeAttestor> {
     return new JoinTokenAgentSession(await this.#readToken())
   }
 
   async #readToken(): Promise<string> {
     if (this.#config.token !== undefined) return this.#config.token.trim()
-    const path = this.#config.token_path!
+    const path = this.#config.token_path
+    if (path === undefined) {
+      throw new ConfigError(
+        `${CONFIG_PATH}: the agent must attest and has no join token: give --join-token TOKEN (from \`steeple-server token generate\`) or set token_path`,
+      )
+    }
     let text: string
     try {
       text = await this.#hooks.readFile(path)

@@ -227,9 +227,15 @@ describe('join_token agent', () => {
     await expect(session.answer(new Uint8Array(32))).rejects.toThrow(InvalidArgumentError)
   })
 
+  it('loads without a token (a restart with a stored SVID needs none) and names the way to give one when attestation needs it', async () => {
+    const config = joinTokenAgentConfigSchema.parse({}, 'plugins.NodeAttestor.join_token')
+    await expect(new JoinTokenAgentPlugin(config).begin()).rejects.toThrow(
+      /^plugins\.NodeAttestor\.join_token: the agent must attest and has no join token: give --join-token TOKEN/,
+    )
+  })
+
   it.each([
-    [{}, 'plugins.NodeAttestor.join_token must set exactly one of token, token_path'],
-    [{ token: 'a', token_path: '/t' }, 'plugins.NodeAttestor.join_token must set exactly one of token, token_path'],
+    [{ token: 'a', token_path: '/t' }, 'plugins.NodeAttestor.join_token must set only one of token, token_path'],
     [{ tokenpath: '/t' }, 'plugins.NodeAttestor.join_token.tokenpath is not a known key (known: token, token_path)'],
   ])('config %j is refused: %s', (section, message) => {
     expect(() => joinTokenAgentConfigSchema.parse(section, 'plugins.NodeAttestor.join_token')).toThrow(message)
