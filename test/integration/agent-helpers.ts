@@ -202,7 +202,9 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
 /** A server and an agent joined to it, in a fresh temp directory that other uids can traverse. */
 export interface Deployment {
   readonly root: string
+  /** The running server (replaced by {@link Deployment.startServer}). */
   readonly server: ServerProcess
+  /** The running agent (replaced by {@link Deployment.restartAgent}). */
   readonly agent: AgentProcess
   /** The agent's SPIFFE ID (parent of workload entries). */
   readonly agentId: string
@@ -210,6 +212,10 @@ export interface Deployment {
   readonly bundlePath: string
   /** Starts the agent again on the same data directory (no token: it uses its stored SVID). */
   restartAgent(): Promise<AgentProcess>
+  /** Stops the server (SIGTERM). */
+  stopServer(): Promise<void>
+  /** Starts the server again on the same data directory and agent API port. */
+  startServer(): Promise<ServerProcess>
   /** Creates an entry through the CLI; returns its id. */
   createEntry(spiffeId: string, selectors: readonly string[], extra?: readonly string[]): Promise<string>
   deleteEntry(id: string): Promise<void>
@@ -223,7 +229,7 @@ export interface Deployment {
 export async function deploy(options: { serverArgs?: readonly string[]; agentArgs?: readonly string[]; agentConfigPath?: string; prefix?: string } = {}): Promise<Deployment> {
   const root = await mkdtemp(join(tmpdir(), options.prefix ?? 'steeple-deploy-'))
   await chmod(root, 0o755)
-  const server = await ServerProcess.start(['--data-dir', join(root, 'server'), '--bind-port', '0', ...(options.serverArgs ?? [])])
+  const server = await ServerProcess.start(['--data-dir', join(root, 'server'), ...(options.serverArgs ?? []), '--bind-port', '0'])
   const bundlePath = join(root, 'bundle.pem')
   let agent: AgentProcess
   try {
@@ -241,6 +247,7 @@ export async function deploy(options: { serverArgs?: readonly string[]; agentArg
     await server.stop()
     throw err
   }
+  const serverArgs = ['--data-dir', join(root, 'server'), ...(options.serverArgs ?? [])]
   const deployment = {
     root,
     server,
@@ -257,19 +264,27 @@ export async function deploy(options: { serverArgs?: readonly string[]; agentArg
       })
       return deployment.agent
     },
+    async stopServer(): Promise<void> {
+      await deployment.server.stop()
+    },
+    async startServer(): Promise<ServerProcess> {
+      const port = server.agentApiAddress.slice(server.agentApiAddress.lastIndexOf(':') + 1)
+      deployment.server = await ServerProcess.start([...serverArgs, '--bind-port', port])
+      return deployment.server
+    },
     async createEntry(spiffeId: string, selectors: readonly string[], extra: readonly string[] = []): Promise<string> {
       const args = ['entry', 'create', '--spiffe-id', spiffeId, '--parent-id', deployment.agentId, ...selectors.flatMap((s) => ['--selector', s]), ...extra, '--output', 'json']
-      const created = jsonOf<{ results: { status: { code: number; message: string }; entry?: { id: string } }[] }>(await server.cli(...args))
+      const created = jsonOf<{ results: { status: { code: number; message: string }; entry?: { id: string } }[] }>(await deployment.server.cli(...args))
       const id = created.results[0]?.entry?.id
       if (id === undefined) throw new Error(`entry create printed no id: ${JSON.stringify(created)}`)
       return id
     },
     async deleteEntry(id: string): Promise<void> {
-      expectOk(await server.cli('entry', 'delete', '--entry-id', id, '--output', 'json'))
+      expectOk(await deployment.server.cli('entry', 'delete', '--entry-id', id, '--output', 'json'))
     },
     async stop(): Promise<void> {
       await deployment.agent.stop()
-      await server.stop()
+      await deployment.server.stop()
     },
   }
   return deployment
