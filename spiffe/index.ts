@@ -81,3 +81,5 @@ export {
 export { SECURITY_HEADER, WorkloadApiClient, WorkloadApiError, type WorkloadApiClientOptions } from './workload/client.js'
 export type { JwtSvidValidation, WorkloadJwtSvid, WorkloadX509Svid, X509Context } from './workload/decode.js'
 export { createCsr } from './csr.js'
+export { authorizeId, authorizeMemberOf, connectMtls, createMtlsServer, presentedChain, verifyPeer, type Authorizer, type X509Material } from './tls.js'
+export { X509Source, pickByHint, pickById, type X509SourceOptions, type X509SvidPicker } from './workload/x509-source.js'

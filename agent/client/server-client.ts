@@ -13,6 +13,7 @@ import { loadAgentApi } from '../../proto/load.js'
 import type { Bundle } from '../../spiffe/bundle.js'
 import { parseSpiffeId, spiffeIdFromSegments, type SpiffeId, type TrustDomain } from '../../spiffe/id.js'
 import { certificatesToPem } from '../../spiffe/pem.js'
+import { presentedChain } from '../../spiffe/tls.js'
 import { verifyX509Svid } from '../../spiffe/x509-svid.js'
 import { bundleFromMessage, dateFromUnixSeconds, entryFromMessage } from './convert.js'
 
@@ -121,19 +122,6 @@ function fromServiceError(err: unknown): SteepleError {
   const e = err as Partial<grpc.ServiceError>
   if (typeof e.code === 'number') return statusError(e.code, e.details ?? errorMessage(err), err)
   return statusError(status.INTERNAL, errorMessage(err), err)
-}
-
-/** The certificates the server presented, leaf first, as Node's detailed peer certificate gives them. */
-function presentedChain(cert: PeerCertificate): Buffer[] {
-  const chain: Buffer[] = []
-  const seen = new Set<string>()
-  for (let c: PeerCertificate | undefined = cert; c?.raw !== undefined; c = (c as Partial<{ issuerCertificate: PeerCertificate }>).issuerCertificate) {
-    const key = c.raw.toString('base64')
-    if (seen.has(key)) break
-    seen.add(key)
-    chain.push(c.raw)
-  }
-  return chain
 }
 
 /**
