@@ -71,6 +71,8 @@ describe('rotation with SVID TTL 10 s and CA TTL 60 s', () => {
     expect(serials.size, `messages: ${messages.length}, errors: ${errors.join('; ')}`).toBeGreaterThanOrEqual(8)
     // The CA rotated at least once while watching: more CA certificates were seen than one bundle holds.
     expect(cas.size).toBeGreaterThanOrEqual(3)
+    // The agent's own SVID (10 s too, the server default here) was renewed along the way.
+    expect(d.agent.records.filter((r) => r['msg'] === 'Agent SVID renewed').length).toBeGreaterThanOrEqual(5)
     expect(d.agent.running).toBe(true)
   }, WATCH_MS + 60_000)
 })
