@@ -59,7 +59,7 @@ async function x509Context(predicate: (context: X509Context) => boolean, timeout
 const hasMine = (c: X509Context): boolean => c.svids.some((s) => s.id.toString() === myId)
 
 describe('steeple-server and steeple-agent processes', () => {
-  it('WEP-11, WX-04, WX-06: a unix:uid entry gives this uid an X509-SVID over the socket that openssl verify accepts', async () => {
+  it('WEP-11, WX-04, WX-06, X509-12: a unix:uid entry gives this uid an X509-SVID over the socket that openssl verify accepts', async () => {
     await x509Context(hasMine)
     const out = join(d.root, 'fetched')
     const fetched = await agentCli(['api', 'fetch', 'x509', '--socket-path', d.agent.socketPath, '--write', out])
@@ -72,10 +72,12 @@ describe('steeple-server and steeple-agent processes', () => {
     const args = ['verify', '-CAfile', join(out, 'bundle.0.pem'), ...(chain.length > 1 ? ['-untrusted', intermediates] : []), leafOnly]
     const verified = await runCommand('openssl', args)
     expect(verified.stdout.trim(), verified.stderr).toBe(`${leafOnly}: OK`)
+    // X509-12: what a workload gets is a leaf, never a signing certificate.
+    expect(decodeCertificate(chain[0]!).basicConstraints?.ca ?? false).toBe(false)
     expect((await stat(join(out, 'svid.0.key'))).mode & 0o777).toBe(0o600)
   })
 
-  it.skipIf(!IS_ROOT)('WEP-13, WAPI-03, WX-10 (needs root): a process of another uid gets PERMISSION_DENIED', async () => {
+  it.skipIf(!IS_ROOT)('WEP-13, WAPI-03, WX-10: a process of another uid gets PERMISSION_DENIED (needs root)', async () => {
     await x509Context(hasMine)
     const other = await agentCli(['api', 'fetch', 'x509', '--socket-path', d.agent.socketPath], { uid: NOBODY, env: { HOME: '/tmp' } })
     expect(other.code).toBe(1)
@@ -158,7 +160,7 @@ describe('steeple-server and steeple-agent processes', () => {
     expect(JSON.parse(stdout.trim())).toMatchObject({ code: grpc.status.UNAVAILABLE, details: 'workload attestation failed', bytes: 0 })
   })
 
-  it('WEP-16: gRPC reflection on the agent socket lists SpiffeWorkloadAPI', async () => {
+  it('WEP-02, WEP-16: the socket speaks gRPC, with reflection listing SpiffeWorkloadAPI', async () => {
     const definition = protoLoader.loadSync(fileURLToPath(new URL('../../agent/workload-api/reflection/v1.proto', import.meta.url)), PROTO_LOADER_OPTIONS)
     const pkg = grpc.loadPackageDefinition(definition)
     const Reflection = (((pkg['grpc'] as grpc.GrpcObject)['reflection'] as grpc.GrpcObject)['v1'] as grpc.GrpcObject)['ServerReflection'] as grpc.ServiceClientConstructor

@@ -70,7 +70,7 @@ describe('Workload API with the unix attestor, used through steeple-agent', () =
     }
   })
 
-  it.skipIf(!IS_ROOT)('WEP-13, WAPI-03 (needs root): a process of another uid gets PERMISSION_DENIED while this uid gets its SVID', async () => {
+  it.skipIf(!IS_ROOT)('WEP-13, WAPI-03: a process of another uid gets PERMISSION_DENIED while this uid gets its SVID (needs root)', async () => {
     const entry = cache.addEntry({ spiffeId: 'spiffe://example.org/root-only', selectors: [`unix:uid:${MY_UID}`] })
     try {
       const other = await agentCli(['api', 'fetch', 'x509', '--socket-path', socketPath], { uid: NOBODY, env: { HOME: '/tmp' } })
