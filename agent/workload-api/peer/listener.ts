@@ -1,4 +1,5 @@
 import { chmod, lstat, mkdir, stat, unlink } from 'node:fs/promises'
+import { RewritingConnection } from './authority.js'
 import * as net from 'node:net'
 import { dirname, resolve } from 'node:path'
 import * as grpc from '@grpc/grpc-js'
@@ -83,7 +84,11 @@ export async function startWorkloadSocket(opts: WorkloadSocketOptions): Promise<
         return
       }
     }
-    injector.injectConnection(socket)
+    // Through the header rewriter (see authority.ts): grpc-java's Unix-socket :authority is refused
+    // by Node's HTTP/2 layer otherwise.
+    injector.injectConnection(
+      new RewritingConnection(socket, (err) => log.info('Workload API connection dropped', { reason: err.message, callerPid: caller.pid })),
+    )
   })
 
   try {
