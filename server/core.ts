@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Logger } from '../common/logger.js'
 import type { DataStore } from '../plugins/data-store/types.js'
+import { withBatchedAudit } from './audit-batch.js'
 import type { KeyManager } from '../plugins/key-manager/types.js'
 import type { ServerNodeAttestor, ServerNodeAttestorHost } from '../plugins/node-attestor/types.js'
 import { closeAll, type PluginHost, type PluginKind } from '../plugins/registry.js'
@@ -51,7 +52,8 @@ export async function buildServerCore(config: ServerConfig, options: BuildServer
   const opened: unknown[] = []
   try {
     const [storePlugin] = await catalog.load<DataStore>('DataStore', config.plugins['DataStore'] ?? {}, hostFor('DataStore'))
-    const store = storePlugin!.instance
+    // Audit appends from concurrent calls share one commit (see audit-batch.ts).
+    const store = withBatchedAudit(storePlugin!.instance)
     opened.push(store)
     const [kmPlugin] = await catalog.load<KeyManager>('KeyManager', config.plugins['KeyManager'] ?? {}, hostFor('KeyManager'))
     const keyManager = kmPlugin!.instance

@@ -36,6 +36,8 @@ interface LoadedSlot {
 /** Fractions of a CA's life at which the next one is prepared (published) and activated. */
 const PREPARE_AT = 1 / 2
 const ACTIVATE_AT = 5 / 6
+/** How long {@link CaManager.bundle} may answer from memory: changes by other servers sharing the store show within this. */
+const BUNDLE_CACHE_MS = 1000
 
 /**
  * The server's CA: an X.509 CA and a JWT signing key per slot, rotated as SPIRE does. At half of
@@ -52,6 +54,8 @@ export class CaManager {
   #retired: RetiredJwtKey[] = []
   #rotating: Promise<void> | undefined
   readonly #listeners = new Set<(bundle: Bundle) => void>()
+  #bundleCache: { at: number; bundle: Promise<Bundle> } | undefined
+  #bundleGeneration = 0
 
   constructor(options: CaManagerOptions) {
     this.#o = options
@@ -144,6 +148,7 @@ export class CaManager {
       new Date(now),
       expiredKids,
     )
+    this.#dropBundleCache()
     if (changed || after?.sequenceNumber !== before) await this.#notify()
   }
 
@@ -175,9 +180,28 @@ export class CaManager {
     })
   }
 
-  /** The trust domain's bundle as stored (every server's authorities, when several share a store). */
-  async bundle(): Promise<Bundle> {
-    return (await this.#o.bundles.get(this.#o.trustDomain)) ?? new Bundle(this.#o.trustDomain)
+  /**
+   * The trust domain's bundle as stored (every server's authorities, when several share a store).
+   * Kept for up to {@link BUNDLE_CACHE_MS} and dropped whenever this server changes it: it is read
+   * for every SVID signed, and reading and decoding it cost about as much as signing.
+   */
+  bundle(): Promise<Bundle> {
+    const now = performance.now()
+    if (this.#bundleCache !== undefined && now - this.#bundleCache.at < BUNDLE_CACHE_MS) return this.#bundleCache.bundle
+    const generation = this.#bundleGeneration
+    const bundle = this.#o.bundles.get(this.#o.trustDomain).then((b) => b ?? new Bundle(this.#o.trustDomain))
+    // A read that started before a change must not be kept as the current bundle.
+    const entry = { at: now, bundle }
+    if (generation === this.#bundleGeneration) this.#bundleCache = entry
+    bundle.catch(() => {
+      if (this.#bundleCache === entry) this.#bundleCache = undefined
+    })
+    return bundle
+  }
+
+  #dropBundleCache(): void {
+    this.#bundleGeneration++
+    this.#bundleCache = undefined
   }
 
   /** Calls `listener` with the new bundle whenever this server changes it. */
@@ -271,12 +295,14 @@ export class CaManager {
 
   async #publish(slots: readonly LoadedSlot[]): Promise<void> {
     if (slots.length === 0) return
+    this.#dropBundleCache()
     await this.#o.bundles.append(
       new Bundle(this.#o.trustDomain, {
         x509Authorities: slots.flatMap((s) => s.record.roots.map((r) => Buffer.from(r, 'base64'))),
         jwtAuthorities: slots.map((s) => ({ kid: s.record.jwtKid, publicKey: s.jwtKey.publicKey })),
       }),
     )
+    this.#dropBundleCache()
   }
 
   async #save(): Promise<void> {

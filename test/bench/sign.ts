@@ -4,6 +4,8 @@ import { createSelfSignedCa } from '../../spiffe/x509-ca.js'
 import { generateKeyPair, mintX509Svid } from '../../spiffe/x509-mint.js'
 import { DerReader, readTlv } from '../../spiffe/x509-der.js'
 import type { BenchOptions, BenchResult } from './main.js'
+import { runSignAgent } from './sign-agent.js'
+import { runSignApi } from './sign-api.js'
 
 /**
  * X509-SVID minting throughput against the bare signature it contains, on one core, EC P-256:
@@ -11,6 +13,11 @@ import type { BenchOptions, BenchResult } from './main.js'
  * `crypto.sign('sha256', tbs, key)` over a buffer as long as the real TBSCertificate. The two run
  * in alternating rounds after a warm-up, so clock and thermal drift hit both alike.
  * `sign.ratio_raw` = certs/s ÷ sig/s; the goal is ≥ 0.5.
+ *
+ * Then against SPIRE through each server's agent API, BatchNewX509SVID as an attested agent
+ * ({@link runSignAgent}): `sign.steeple_agent_api_per_s`, `sign.spire_per_s`, `sign.ratio_spire` =
+ * Steeple ÷ SPIRE (goal ≥ 1); and through each server's admin mint RPC ({@link runSignApi}):
+ * `sign.steeple_mint_per_s`, `sign.spire_mint_per_s`, `sign.ratio_spire_mint`.
  *
  * Measured on the 2-core dev VM (Node 20.20, OpenSSL 3.0): 10,100–12,600 certs/s against
  * 19,000–21,700 sig/s, ratio 0.53–0.58. The same leaf built with @peculiar/asn1-x509's object
@@ -57,7 +64,27 @@ export async function runSign(options: BenchOptions): Promise<BenchResult> {
     `sign: steeple ${Math.round(steeple)} certs/s, raw ${Math.round(rawRate)} sig/s, ratio ${ratio.toFixed(2)} ` +
       `(EC P-256, TBS ${tbsBuffer.length} bytes, ${rounds} × ${roundMs} ms rounds)`,
   )
-  return { 'sign.steeple_per_s': steeple, 'sign.raw_per_s': rawRate, 'sign.ratio_raw': ratio }
+  const agent = await runSignAgent(options)
+  console.log(
+    `sign: agent API BatchNewX509SVID, ${agent.inFlight} calls of ${agent.batchSize} in flight over mTLS: steeple ${Math.round(agent.steeple)} SVIDs/s, ` +
+      `spire ${Math.round(agent.spire)} SVIDs/s, ratio ${(agent.steeple / agent.spire).toFixed(2)}`,
+  )
+  const adminMint = await runSignApi(options)
+  console.log(
+    `sign: admin mint RPC, ${adminMint.inFlight} in flight over the Unix admin socket: steeple ${Math.round(adminMint.steeple)} SVIDs/s, ` +
+      `spire ${Math.round(adminMint.spire)} SVIDs/s, ratio ${(adminMint.steeple / adminMint.spire).toFixed(2)}`,
+  )
+  return {
+    'sign.steeple_per_s': steeple,
+    'sign.raw_per_s': rawRate,
+    'sign.ratio_raw': ratio,
+    'sign.steeple_agent_api_per_s': agent.steeple,
+    'sign.spire_per_s': agent.spire,
+    'sign.ratio_spire': agent.steeple / agent.spire,
+    'sign.steeple_mint_per_s': adminMint.steeple,
+    'sign.spire_mint_per_s': adminMint.spire,
+    'sign.ratio_spire_mint': adminMint.steeple / adminMint.spire,
+  }
 }
 
 /** Calls `fn` in batches until `budgetMs` has passed; returns the calls made and the time taken. */
