@@ -27,6 +27,8 @@ export interface NodeAttestorFixture {
   readonly begin: () => Promise<AgentNodeAttestor>
   readonly ctx: AttestContext
   readonly refused: readonly RefusedAgent[]
+  /** For bearer evidence: a context at which the good agent's evidence has expired. */
+  readonly afterExpiry?: AttestContext
 }
 
 export interface NodeAttestorSuiteOptions {
@@ -38,6 +40,12 @@ export interface NodeAttestorSuiteOptions {
   readonly oneTime: boolean
   /** The server challenges the agent (x509pop). */
   readonly challengeResponse: boolean
+  /**
+   * The evidence is a bearer token the server accepts until it expires (k8s_psat, as in SPIRE):
+   * a replay then attests as the same agent, never another, and fails once the token expired.
+   * The fixture must give `afterExpiry`.
+   */
+  readonly bearer?: boolean
   /** A fresh server and matched agent; one per test. */
   readonly make: () => Promise<NodeAttestorFixture>
 }
@@ -168,13 +176,26 @@ export function runNodeAttestorSuite(opts: NodeAttestorSuiteOptions): void {
       })
     }
 
-    it('a replayed transcript of a successful attestation is refused', async () => {
-      const f = await opts.make()
-      const transcript = newTranscript()
-      await attestWith(f.server, await f.begin(), f.ctx, transcript)
-      expect(transcript.challenges.length > 0).toBe(opts.challengeResponse)
-      await expectRefused(f.server.attest(transcript.payload, replaying(transcript.answers), f.ctx), [status.PERMISSION_DENIED], transcript.payload)
-    })
+    if (opts.bearer === true) {
+      it('a replayed bearer token names the same agent only, and is refused once it has expired', async () => {
+        const f = await opts.make()
+        const transcript = newTranscript()
+        const first = await attestWith(f.server, await f.begin(), f.ctx, transcript)
+        const replayed = await f.server.attest(transcript.payload, noChallenge, f.ctx)
+        expect(replayed.agentId.equals(first.agentId)).toBe(true)
+        expect(replayed.selectors.map(String)).toEqual(first.selectors.map(String))
+        expect(f.afterExpiry, 'a bearer fixture must give afterExpiry').toBeDefined()
+        await expectRefused(f.server.attest(transcript.payload, noChallenge, f.afterExpiry!), [status.PERMISSION_DENIED], transcript.payload)
+      })
+    } else {
+      it('a replayed transcript of a successful attestation is refused', async () => {
+        const f = await opts.make()
+        const transcript = newTranscript()
+        await attestWith(f.server, await f.begin(), f.ctx, transcript)
+        expect(transcript.challenges.length > 0).toBe(opts.challengeResponse)
+        await expectRefused(f.server.attest(transcript.payload, replaying(transcript.answers), f.ctx), [status.PERMISSION_DENIED], transcript.payload)
+      })
+    }
 
     it('an empty payload is INVALID_ARGUMENT', async () => {
       const f = await opts.make()

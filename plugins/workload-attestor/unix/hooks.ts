@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
-import { open, readFile, readlink, stat, type FileHandle } from 'node:fs/promises'
-import type { BigIntStats } from 'node:fs'
+import { open, type FileHandle } from 'node:fs/promises'
+import { readFileSync, readlinkSync, statSync, type BigIntStats } from 'node:fs'
 import { throwIfAborted } from '../types.js'
 
 /**
@@ -76,11 +76,16 @@ class NodeOpenFile implements OpenFile {
   }
 }
 
-/** {@link UnixFs} on the real file system. */
+/**
+ * {@link UnixFs} on the real file system. The small reads (a /proc status file, a link, the stat of
+ * /etc/passwd) are synchronous: each takes microseconds, while their async forms each wait for a
+ * slot in libuv's 4-thread pool, which 100 callers arriving at once fill (the fetch benchmark's p99
+ * went to that queue). Executables are hashed asynchronously, in chunks, as they can be large.
+ */
 export const nodeUnixFs: UnixFs = Object.freeze({
-  readText: (path: string) => readFile(path, 'utf8'),
-  readlink: (path: string) => readlink(path),
-  identify: async (path: string) => identityOf(await stat(path, { bigint: true })),
+  readText: async (path: string) => readFileSync(path, 'utf8'),
+  readlink: async (path: string) => readlinkSync(path),
+  identify: async (path: string) => identityOf(statSync(path, { bigint: true })),
   openFile: async (path: string): Promise<OpenFile> => new NodeOpenFile(await open(path, 'r')),
 })
 

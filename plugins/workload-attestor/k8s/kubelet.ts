@@ -1,0 +1,177 @@
+import { status } from '@grpc/grpc-js'
+import { request as httpRequest } from 'node:http'
+import { request as httpsRequest } from 'node:https'
+import { SteepleError, UnavailableError } from '../../../common/errors.js'
+import { abortedError } from '../types.js'
+
+/** The parts of a v1 Pod the attestor reads, each checked for type. */
+export interface PodInfo {
+  readonly uid: string
+  readonly name: string
+  readonly namespace: string
+  readonly serviceAccount: string
+  readonly nodeName: string
+  readonly labels: Readonly<Record<string, string>>
+  readonly owners: readonly { readonly kind: string; readonly name: string; readonly uid: string }[]
+  readonly containers: readonly ContainerStatusInfo[]
+  readonly initContainers: readonly ContainerStatusInfo[]
+  /** Ephemeral containers (kubectl debug): a workload there gets its container selectors too. */
+  readonly ephemeralContainers: readonly ContainerStatusInfo[]
+}
+
+export interface ContainerStatusInfo {
+  readonly name: string
+  readonly image: string
+  readonly imageId: string
+  /** `containerd://<id>`, `cri-o://<id>`, `docker://<id>`; '' before the container started. */
+  readonly containerId: string
+}
+
+/** Where and how to ask the kubelet. */
+export interface KubeletEndpoint {
+  /** `https://host:10250` (secure port) or `http://host:10255` (read-only port). */
+  readonly url: string
+  /** PEM CA for the secure port; undefined = the system's roots. */
+  readonly caPem: string | undefined
+  /** Do not verify the kubelet's certificate (`skip_kubelet_verification`). */
+  readonly insecureSkipVerify: boolean
+}
+
+/** GETs `/pods`; rejects with Node's error when the kubelet cannot be reached. */
+export type KubeletGet = (endpoint: KubeletEndpoint, bearerToken: string | undefined, signal: AbortSignal) => Promise<{ statusCode: number; body: string }>
+
+const MAX_REPLY_BYTES = 64 << 20
+const REQUEST_TIMEOUT_MS = 10_000
+
+/** {@link KubeletGet} with node:http(s). */
+export const httpKubeletGet: KubeletGet = (endpoint, bearerToken, signal) =>
+  new Promise((resolve, reject) => {
+    const url = new URL('/pods', endpoint.url)
+    const options = {
+      method: 'GET',
+      signal,
+      timeout: REQUEST_TIMEOUT_MS,
+      headers: { accept: 'application/json', ...(bearerToken !== undefined && { authorization: `Bearer ${bearerToken}` }) },
+    }
+    const onResponse = (res: import('node:http').IncomingMessage) => {
+      const chunks: Buffer[] = []
+      let size = 0
+      res.on('data', (chunk: Buffer) => {
+        size += chunk.length
+        if (size > MAX_REPLY_BYTES) req.destroy(new Error('reply too large'))
+        else chunks.push(chunk)
+      })
+      res.on('end', () => resolve({ statusCode: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }))
+      res.on('error', reject)
+    }
+    const req =
+      url.protocol === 'https:'
+        ? httpsRequest(url, { ...options, ...(endpoint.caPem !== undefined && { ca: endpoint.caPem }), rejectUnauthorized: !endpoint.insecureSkipVerify }, onResponse)
+        : httpRequest(url, options, onResponse)
+    req.on('timeout', () => req.destroy(Object.assign(new Error('request timed out'), { code: 'ETIMEDOUT' })))
+    req.on('error', reject)
+    req.end()
+  })
+
+class Malformed extends Error {}
+
+const str = (v: unknown, what: string, optional = false): string => {
+  if (typeof v === 'string') return v
+  if (optional && (v === undefined || v === null)) return ''
+  throw new Malformed(what)
+}
+
+const strRecord = (v: unknown, what: string): Record<string, string> => {
+  if (v === undefined || v === null) return {}
+  if (typeof v !== 'object' || Array.isArray(v) || !Object.values(v).every((x) => typeof x === 'string')) throw new Malformed(what)
+  return v as Record<string, string>
+}
+
+const list = (v: unknown, what: string): unknown[] => {
+  if (v === undefined || v === null) return []
+  if (!Array.isArray(v)) throw new Malformed(what)
+  return v
+}
+
+const obj = (v: unknown, what: string): Record<string, unknown> => {
+  if (v === undefined || v === null) return {}
+  if (typeof v !== 'object' || Array.isArray(v)) throw new Malformed(what)
+  return v as Record<string, unknown>
+}
+
+function containerStatuses(v: unknown, what: string): ContainerStatusInfo[] {
+  return list(v, what).map((item) => {
+    const c = obj(item, what)
+    return {
+      name: str(c['name'], `${what}.name`),
+      image: str(c['image'], `${what}.image`, true),
+      imageId: str(c['imageID'], `${what}.imageID`, true),
+      containerId: str(c['containerID'], `${what}.containerID`, true),
+    }
+  })
+}
+
+function podInfo(item: unknown): PodInfo {
+  const pod = obj(item, 'item')
+  const metadata = obj(pod['metadata'], 'metadata')
+  const spec = obj(pod['spec'], 'spec')
+  const st = obj(pod['status'], 'status')
+  return {
+    uid: str(metadata['uid'], 'metadata.uid'),
+    name: str(metadata['name'], 'metadata.name'),
+    namespace: str(metadata['namespace'], 'metadata.namespace'),
+    labels: strRecord(metadata['labels'], 'metadata.labels'),
+    owners: list(metadata['ownerReferences'], 'metadata.ownerReferences').map((o) => {
+      const ref = obj(o, 'ownerReferences')
+      return { kind: str(ref['kind'], 'owner kind'), name: str(ref['name'], 'owner name'), uid: str(ref['uid'], 'owner uid') }
+    }),
+    serviceAccount: str(spec['serviceAccountName'], 'spec.serviceAccountName', true),
+    nodeName: str(spec['nodeName'], 'spec.nodeName', true),
+    containers: containerStatuses(st['containerStatuses'], 'status.containerStatuses'),
+    initContainers: containerStatuses(st['initContainerStatuses'], 'status.initContainerStatuses'),
+    ephemeralContainers: containerStatuses(st['ephemeralContainerStatuses'], 'status.ephemeralContainerStatuses'),
+  }
+}
+
+/**
+ * Reads the body of the kubelet's `GET /pods` (a v1 PodList).
+ * @returns the pods, or a description of what is malformed.
+ */
+export function parsePodList(body: string): PodInfo[] | { malformed: string } {
+  let value: unknown
+  try {
+    value = JSON.parse(body)
+  } catch {
+    return { malformed: 'not JSON' }
+  }
+  try {
+    const podList = obj(value, 'reply')
+    if (!Array.isArray(podList['items'])) return { malformed: 'no items list' }
+    return podList['items'].map(podInfo)
+  } catch (err) {
+    if (err instanceof Malformed) return { malformed: `bad ${err.message}` }
+    throw err
+  }
+}
+
+/**
+ * The kubelet's pods.
+ * @throws UnavailableError when the kubelet cannot be reached or answers with an error status;
+ *   SteepleError `INTERNAL` for a reply that is not a pod list; the abort error once `signal` aborts.
+ */
+export async function fetchPods(get: KubeletGet, endpoint: KubeletEndpoint, bearerToken: string | undefined, signal: AbortSignal): Promise<PodInfo[]> {
+  let reply: { statusCode: number; body: string }
+  try {
+    reply = await get(endpoint, bearerToken, signal)
+  } catch (err) {
+    if (signal.aborted) throw abortedError(signal)
+    const code = (err as { code?: unknown } | null)?.code
+    throw new UnavailableError(`kubelet at ${endpoint.url} is unreachable${typeof code === 'string' ? ` (${code})` : ''}`, { cause: err })
+  }
+  if (reply.statusCode !== 200) throw new UnavailableError(`kubelet at ${endpoint.url} refused to list pods (HTTP ${reply.statusCode})`)
+  const pods = parsePodList(reply.body)
+  if (!Array.isArray(pods)) {
+    throw new SteepleError('INTERNAL', status.INTERNAL, `kubelet at ${endpoint.url} sent a malformed pod list (${pods.malformed})`)
+  }
+  return pods
+}
