@@ -1,10 +1,13 @@
-import { randomBytes } from 'node:crypto'
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises'
+import { mkdir } from 'node:fs/promises'
+import { writeFileAtomic as writeFileDurably } from '../../common/fs.js'
 import { join, resolve } from 'node:path'
 import { InvalidArgumentError, Option, type Command } from 'commander'
 import { ENDPOINT_SOCKET_ENV } from '../../spiffe/endpoint.js'
 import { WorkloadApiClient } from '../../spiffe/workload/client.js'
 import { AGENT_DEFAULTS } from '../config.js'
+import { CliError, type OutputFormat } from '../../common/cli.js'
+
+export { CliError, action, block, collect, emit, fail, plural, type OutputFormat } from '../../common/cli.js'
 
 /**
  * What the agent's workload-side commands share: `--socket-path` and `--output`, one Workload API
@@ -12,7 +15,6 @@ import { AGENT_DEFAULTS } from '../config.js'
  * results go to stdout, errors to stderr with exit code 1.
  */
 
-export type OutputFormat = 'pretty' | 'json'
 
 /** Options every `api` command and `healthcheck` has. */
 export interface CommonOptions {
@@ -28,14 +30,6 @@ export const DEFAULT_SOCKET_PATH = './' + join(AGENT_DEFAULTS.data_dir, AGENT_DE
 
 /** Seconds a command waits for the agent by default. */
 export const DEFAULT_TIMEOUT_SECONDS = 10
-
-/** An error whose message is shown to the user as is. */
-export class CliError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options)
-    this.name = 'CliError'
-  }
-}
 
 function secondsFlag(value: string): number {
   const n = Number(value)
@@ -96,65 +90,19 @@ export async function withClient<T>(opts: CommonOptions, call: (client: Workload
   }
 }
 
-/**
- * Wraps a command's action: an error is printed to stderr as `Error: <message>` and the exit code
- * set to 1; output already written stays.
- */
-export function action<A extends unknown[]>(run: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
-  return async (...args) => {
-    try {
-      await run(...args)
-    } catch (err) {
-      fail(err instanceof Error ? err.message : String(err))
-    }
-  }
-}
-
-/** Prints `Error: <message>` to stderr and makes the process exit with 1. */
-export function fail(message: string): void {
-  process.stderr.write(`Error: ${message}\n`)
-  process.exitCode = 1
-}
-
-/** Writes the result: `pretty()` text or `json` (two-space indented), with a final newline. */
-export function emit(format: OutputFormat, json: unknown, pretty: () => string): void {
-  const text = format === 'json' ? JSON.stringify(json, null, 2) : pretty()
-  process.stdout.write(text.endsWith('\n') ? text : text + '\n')
-}
-
-/** Rows as `Label : value` with the colons aligned; rows with an undefined value are left out. */
-export function block(rows: readonly (readonly [string, string | undefined])[]): string {
-  const shown = rows.filter((r): r is readonly [string, string] => r[1] !== undefined)
-  const width = Math.max(0, ...shown.map(([label]) => label.length))
-  return shown.map(([label, value]) => `${label.padEnd(width)} : ${value}`).join('\n') + '\n'
-}
-
 /** A date as ISO 8601 UTC without milliseconds. */
 export function formatTime(date: Date): string {
   return date.toISOString().replace('.000Z', 'Z')
 }
 
-/** `n thing` / `n things`. */
-export function plural(n: number, singular: string, pluralForm = `${singular}s`): string {
-  return `${n} ${n === 1 ? singular : pluralForm}`
-}
-
-/** For repeatable flags: collects every value given. */
-export function collect(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), value]
-}
-
 /**
- * Writes `data` to `path` atomically (a temporary file renamed over it) with `mode`, so a key file
- * never exists, even briefly, with wider permissions or half written.
+ * Writes `data` to `path` atomically with `mode` (see common/fs.ts), so a key file never exists,
+ * even briefly, with wider permissions or half written. @throws CliError naming the file.
  */
 export async function writeFileAtomic(path: string, data: string | Uint8Array, mode: number): Promise<void> {
-  const temporary = `${path}.${randomBytes(6).toString('hex')}.tmp`
   try {
-    await writeFile(temporary, data, { mode, flag: 'wx' })
-    await rename(temporary, path)
+    await writeFileDurably(path, data, mode)
   } catch (err) {
-    await rm(temporary, { force: true })
     throw new CliError(`cannot write ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err })
   }
 }

@@ -2,6 +2,9 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { InvalidArgumentError, Option, type Command } from 'commander'
 import { SERVER_DEFAULTS } from '../config.js'
+import { CliError, type OutputFormat } from '../../common/cli.js'
+
+export { CliError, action, block, collect, emit, fail, plural, type OutputFormat } from '../../common/cli.js'
 
 /**
  * What every operator command shares: the admin socket and output options, flag parsers whose
@@ -9,7 +12,6 @@ import { SERVER_DEFAULTS } from '../config.js'
  * results go to stdout, errors to stderr with exit code 1.
  */
 
-export type OutputFormat = 'pretty' | 'json'
 
 /** Options every command has. */
 export interface CommonOptions {
@@ -20,14 +22,6 @@ export interface CommonOptions {
 /** The server's default admin socket, relative to the working directory (as the server's default is). */
 export const DEFAULT_SOCKET_PATH = './' + join(SERVER_DEFAULTS.data_dir, SERVER_DEFAULTS.socket_path)
 
-/** An error whose message is shown to the operator as is. */
-export class CliError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options)
-    this.name = 'CliError'
-  }
-}
-
 /** Adds `--socket-path` and `--output` to a command. */
 export function withCommonOptions(command: Command): Command {
   return command
@@ -35,53 +29,10 @@ export function withCommonOptions(command: Command): Command {
     .addOption(new Option('--output <format>', 'pretty for people, json for scripts').choices(['pretty', 'json']).default('pretty'))
 }
 
-/**
- * Wraps a command's action: an error is printed to stderr as `Error: <message>` and the exit code
- * set to 1; output already written stays.
- */
-export function action<O>(run: (options: O) => Promise<void>): (options: O) => Promise<void> {
-  return async (options) => {
-    try {
-      await run(options)
-    } catch (err) {
-      fail(err instanceof Error ? err.message : String(err))
-    }
-  }
-}
-
-/** Prints `Error: <message>` to stderr and makes the process exit with 1. */
-export function fail(message: string): void {
-  process.stderr.write(`Error: ${message}\n`)
-  process.exitCode = 1
-}
-
-/** Writes the result: `pretty()` text or `json` (two-space indented), with a final newline. */
-export function emit(format: OutputFormat, json: unknown, pretty: () => string): void {
-  const text = format === 'json' ? JSON.stringify(json, null, 2) : pretty()
-  process.stdout.write(text.endsWith('\n') ? text : text + '\n')
-}
-
-/** Rows as `Label : value` with the colons aligned; rows with an undefined value are left out. */
-export function block(rows: readonly (readonly [string, string | undefined])[]): string {
-  const shown = rows.filter((r): r is readonly [string, string] => r[1] !== undefined)
-  const width = Math.max(0, ...shown.map(([label]) => label.length))
-  return shown.map(([label, value]) => `${label.padEnd(width)} : ${value}`).join('\n') + '\n'
-}
-
 /** Unix seconds (number or decimal string) as an ISO 8601 UTC time; `never` for 0. */
 export function formatUnixTime(seconds: number | string): string {
   const n = Number(seconds)
   return n === 0 ? 'never' : new Date(n * 1000).toISOString().replace('.000Z', 'Z')
-}
-
-/** `n thing` / `n things`. */
-export function plural(n: number, singular: string, pluralForm = `${singular}s`): string {
-  return `${n} ${n === 1 ? singular : pluralForm}`
-}
-
-/** For repeatable flags: collects every value given. */
-export function collect(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), value]
 }
 
 /**
