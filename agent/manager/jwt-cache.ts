@@ -18,9 +18,11 @@ export class JwtSvidCache {
   readonly #maxSize: number
   // Map iteration order is insertion order: re-inserting on use keeps the least recently used first.
   readonly #tokens = new Map<string, CachedJwtSvid>()
+  /**
+   * Signing calls under way. `deleteEntry` drops an entry's calls from here, so a call that started
+   * before it neither stores its result nor is shared with later callers.
+   */
   readonly #inFlight = new Map<string, Promise<CachedJwtSvid>>()
-  /** Bumped by `deleteEntry`, so a signing call that started before it does not store its result. */
-  readonly #generation = new Map<string, number>()
 
   constructor(maxSize = DEFAULT_JWT_CACHE_SIZE) {
     if (!(maxSize >= 1)) throw new TypeError(`jwt cache size must be at least 1, not ${maxSize}`)
@@ -48,15 +50,16 @@ export class JwtSvidCache {
     }
     const pending = this.#inFlight.get(key)
     if (pending !== undefined) return pending
-    const generation = this.#generation.get(entryId) ?? 0
-    const signing = sign().then(
+    const signing: Promise<CachedJwtSvid> = sign().then(
       (svid) => {
-        this.#inFlight.delete(key)
-        if ((this.#generation.get(entryId) ?? 0) === generation) this.#store(key, svid)
+        if (this.#inFlight.get(key) === signing) {
+          this.#inFlight.delete(key)
+          this.#store(key, svid)
+        }
         return svid
       },
       (err: unknown) => {
-        this.#inFlight.delete(key)
+        if (this.#inFlight.get(key) === signing) this.#inFlight.delete(key)
         throw err
       },
     )
@@ -66,9 +69,9 @@ export class JwtSvidCache {
 
   /** Forgets every token of an entry (deleted, or changed so that its tokens may be wrong). */
   deleteEntry(entryId: string): void {
-    this.#generation.set(entryId, (this.#generation.get(entryId) ?? 0) + 1)
     const prefix = `${entryId}\n`
     for (const key of this.#tokens.keys()) if (key.startsWith(prefix)) this.#tokens.delete(key)
+    for (const key of this.#inFlight.keys()) if (key.startsWith(prefix)) this.#inFlight.delete(key)
   }
 
   /** Drops tokens past half of their life (called now and then, so the map does not hold dead tokens). */
@@ -76,8 +79,10 @@ export class JwtSvidCache {
     for (const [key, svid] of this.#tokens) if (!isFresh(svid, now)) this.#tokens.delete(key)
   }
 
+  /** Forgets every token, and every signing call under way (as `deleteEntry` for all entries). */
   clear(): void {
-    for (const key of this.#tokens.keys()) this.deleteEntry(key.slice(0, key.indexOf('\n')))
+    this.#tokens.clear()
+    this.#inFlight.clear()
   }
 
   #store(key: string, svid: CachedJwtSvid): void {

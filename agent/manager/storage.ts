@@ -1,4 +1,4 @@
-import { createPrivateKey, type KeyObject } from 'node:crypto'
+import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto'
 import { mkdir, readFile, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { FailedPreconditionError, errorMessage } from '../../common/errors.js'
@@ -46,8 +46,8 @@ export class AgentStorage {
 
   /**
    * The stored SVID and key, or undefined when none is stored.
-   * @throws FailedPreconditionError naming the file when one exists but cannot be read or parsed
-   *   (a corrupt credential is never silently replaced).
+   * @throws FailedPreconditionError naming the file when one exists but cannot be read or parsed, or
+   *   when the key is not the leaf certificate's (a corrupt credential is never silently replaced).
    */
   async loadSvid(): Promise<StoredAgentSvid | undefined> {
     const certPath = join(this.#dir, AGENT_FILES.svid)
@@ -71,6 +71,17 @@ export class AgentStorage {
       privateKey = createPrivateKey(keyPem)
     } catch (err) {
       throw new FailedPreconditionError(`agent: ${keyPath} is not a PEM private key: ${errorMessage(err)}`, { cause: err })
+    }
+    // saveSvid writes the key first: a crash before the certificate leaves a new key beside the old
+    // certificate, which must be refused here rather than fail later as an opaque TLS error.
+    let leaf: X509Certificate
+    try {
+      leaf = new X509Certificate(chainDer[0]!)
+    } catch (err) {
+      throw new FailedPreconditionError(`agent: ${certPath} does not start with a parsable certificate: ${errorMessage(err)}`, { cause: err })
+    }
+    if (!leaf.checkPrivateKey(privateKey)) {
+      throw new FailedPreconditionError(`agent: ${keyPath} is not the private key of the certificate in ${certPath}; remove both to attest again`)
     }
     return { chainDer, privateKey }
   }

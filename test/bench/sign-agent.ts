@@ -7,6 +7,7 @@ import { createCsr } from '../../spiffe/csr.js'
 import { parseTrustDomain } from '../../spiffe/id.js'
 import { SpireDeployment, spireServices } from './spire.js'
 import { benchDir, DEFAULT_CONFIG, steepleNodeArgs, uidSelector, type BenchOptions } from './setup.js'
+import { closedLoop } from './sign-api.js'
 import { SteepleDeployment } from './steeple.js'
 
 /**
@@ -155,16 +156,3 @@ async function untilAuthorized(call: () => Promise<void>, name: string): Promise
   }
 }
 
-async function closedLoop(fn: () => Promise<void>, inFlight: number, budgetMs: number): Promise<{ ops: number; ms: number }> {
-  const start = performance.now()
-  const end = start + budgetMs
-  let ops = 0
-  const worker = async (): Promise<void> => {
-    while (performance.now() < end) {
-      await fn()
-      ops++
-    }
-  }
-  await Promise.all(Array.from({ length: inFlight }, worker))
-  return { ops, ms: performance.now() - start }
-}

@@ -90,7 +90,7 @@ function call(client: grpc.Client, method: string, request: unknown): Promise<vo
 }
 
 /** Keeps `inFlight` calls going until `budgetMs` has passed; counts the completed ones. */
-async function closedLoop(fn: () => Promise<void>, inFlight: number, budgetMs: number): Promise<{ ops: number; ms: number }> {
+export async function closedLoop(fn: () => Promise<void>, inFlight: number, budgetMs: number): Promise<{ ops: number; ms: number }> {
   const start = performance.now()
   const end = start + budgetMs
   let ops = 0
