@@ -132,6 +132,8 @@ export class AgentManager implements IdentityCache {
   #renewTimer: NodeJS.Timeout | undefined
   #notifyScheduled = false
   #reattesting: Promise<void> | undefined
+  /** Aborted by close(): ends every wait between retries at once. */
+  readonly #stopping = new AbortController()
 
   private constructor(opts: AgentManagerOptions) {
     this.#o = opts
@@ -227,6 +229,7 @@ export class AgentManager implements IdentityCache {
   close(): void {
     if (this.#closed) return
     this.#closed = true
+    this.#stopping.abort()
     clearTimeout(this.#mintTimer)
     clearTimeout(this.#renewTimer)
     this.#sync?.close()
@@ -238,6 +241,11 @@ export class AgentManager implements IdentityCache {
   async closed(): Promise<void> {
     await this.#syncLoop
     await this.#minting
+  }
+
+  /** Waits `ms`, or less when the manager closes meanwhile. */
+  #pause(ms: number): Promise<void> {
+    return sleep(ms, undefined, { signal: this.#stopping.signal }).catch(() => undefined)
   }
 
   // ---- bootstrap and the agent's own SVID ----
@@ -305,7 +313,7 @@ export class AgentManager implements IdentityCache {
         if (!unavailable || this.#closed || Date.now() >= deadline) throw err
         const waitMs = backoff.next()
         this.#log.warn('Server unreachable for attestation; retrying', { err: errorMessage(err), retryInMs: waitMs })
-        await sleep(waitMs)
+        await this.#pause(waitMs)
       }
     }
   }
@@ -441,12 +449,12 @@ export class AgentManager implements IdentityCache {
           retryInMs: waitMs,
           attempt: this.#syncBackoff.failures,
         })
-        await sleep(waitMs)
+        await this.#pause(waitMs)
         continue
       } finally {
         this.#sync = undefined
       }
-      if (!delivered) await sleep(this.#syncBackoff.next())
+      if (!delivered) await this.#pause(this.#syncBackoff.next())
     }
   }
 
