@@ -41,9 +41,13 @@ export async function runCommand(command: string, args: readonly string[], optio
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
   const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000)
-  const [code, signal] = (await once(child, 'close')) as [number | null, NodeJS.Signals | null]
-  clearTimeout(timer)
-  return { code, signal, stdout, stderr }
+  try {
+    // `once` rejects when the command cannot be started (ENOENT, EACCES).
+    const [code, signal] = (await once(child, 'close')) as [number | null, NodeJS.Signals | null]
+    return { code, signal, stdout, stderr }
+  } finally {
+    clearTimeout(timer)
+  }
 }
 
 /** Runs `steeple-server <args…>` to completion. */

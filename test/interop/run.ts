@@ -308,7 +308,7 @@ async function spireCli(d: Deployment): Promise<void> {
   })
 }
 
-async function main(): Promise<void> {
+async function main(): Promise<number> {
   const resultsIndex = process.argv.indexOf('--results')
   const resultsFile = resultsIndex > 0 ? process.argv[resultsIndex + 1] : undefined
   await mkdir(BUILD, { recursive: true })
@@ -321,6 +321,9 @@ async function main(): Promise<void> {
   try {
     // Oldest first: the workload entry is every client's default identity.
     await d.createEntry(WORKLOAD_ID, [`unix:uid:${MY_UID}`], ['--hint', 'workload', '--x509-svid-ttl', '10'])
+    // Entry creation times reach the agent in whole seconds, and ties are ordered by entry ID: the
+    // next entries must be created in a later second for the workload entry to stay the default.
+    await new Promise((resolve) => setTimeout(resolve, 1100))
     await d.createEntry('spiffe://example.org/interop/mtls-server', [`unix:uid:${MY_UID}`], ['--hint', 'mtls-server', '--x509-svid-ttl', '10'])
     await d.createEntry('spiffe://example.org/interop/mtls-client', [`unix:uid:${MY_UID}`], ['--hint', 'mtls-client', '--x509-svid-ttl', '10'])
     await waitFor('the entries on the agent', async () => {
@@ -347,7 +350,14 @@ async function main(): Promise<void> {
   const failed = outcomes.length - passed
   if (resultsFile !== undefined) await writeFile(resultsFile, JSON.stringify({ passed, failed, outcomes }, null, 2))
   console.log(`${passed} passed, ${failed} failed`)
-  process.exitCode = failed === 0 ? 0 : 1
+  return failed === 0 ? 0 : 1
 }
 
-await main()
+// Exit explicitly: runCommand leaves its kill timer (up to 10 min) armed when a toolchain binary
+// cannot be spawned, which would hold the process open after the summary.
+try {
+  process.exit(await main())
+} catch (err) {
+  console.error(`interop harness failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`)
+  process.exit(1)
+}
