@@ -13,6 +13,7 @@ import { JoinTokenAgentPlugin } from '../../plugins/node-attestor/join-token/ind
 import { parseSpiffeBundle } from '../../spiffe/bundle-codec.js'
 import { parseTrustDomain } from '../../spiffe/id.js'
 import { ServerProcess, inPool, jsonOf, removeTempDirs, runCli, tempDir, type CommandResult } from './server-cli-helpers.js'
+import type { EntryJson } from '../../server/cli/entry-input.js'
 
 /**
  * steeple-server as operators use it: real `steeple-server run` processes on temp directories,
@@ -23,24 +24,6 @@ import { ServerProcess, inPool, jsonOf, removeTempDirs, runCli, tempDir, type Co
 const TD = 'example.org'
 const SERVER_ID = `spiffe://${TD}/steeple/server`
 
-interface EntryJson {
-  id: string
-  spiffe_id: string
-  parent_id: string
-  selectors: { type: string; value: string }[]
-  x509_svid_ttl: number
-  jwt_svid_ttl: number
-  dns_names: string[]
-  federates_with: string[]
-  admin: boolean
-  downstream: boolean
-  expires_at: number
-  hint: string
-  store_svid: boolean
-  revision_number: number
-  owner: string
-  description: string
-}
 interface EntryResultsJson {
   results: { index: number; status: { code: number; message: string }; entry?: EntryJson }[]
 }
