@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { chmod, mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -6,6 +6,16 @@ import { join } from 'node:path'
 import { ROOT, ServerProcess, jsonOf, runCommand, type CommandResult, type RunOptions } from './server-cli-helpers.js'
 
 export const AGENT_BIN = join(ROOT, 'bin', 'steeple-agent.js')
+
+/** The uid the "another caller" tests run as. */
+export const NOBODY = 65534
+
+/**
+ * Whether a process of uid {@link NOBODY} can run the agent CLI from this checkout: needs root, and a
+ * checkout that other users can read (a clone inside a 0700 directory is not).
+ */
+export const NOBODY_CAN_RUN_CLI =
+  process.getuid?.() === 0 && spawnSync('/usr/bin/test', ['-r', AGENT_BIN], { uid: NOBODY, gid: NOBODY }).status === 0
 
 /** Runs `steeple-agent <args…>` to completion (a workload using the agent CLI). */
 export function agentCli(args: readonly string[], options: RunOptions = {}): Promise<CommandResult> {

@@ -12,7 +12,7 @@ import { parseAndValidateJwtSvid } from '../../spiffe/jwt-svid.js'
 import { parseX509BundlePem, pemDecodeAll } from '../../spiffe/pem.js'
 import { verifyX509Svid } from '../../spiffe/x509-svid.js'
 import { FakeIdentityCache } from '../fakes/fake-identity-cache.js'
-import { AGENT_BIN, LineReader, agentCli } from './agent-helpers.js'
+import { AGENT_BIN, NOBODY_CAN_RUN_CLI, LineReader, agentCli } from './agent-helpers.js'
 import { ROOT, jsonOf as json, runCommand as run } from './server-cli-helpers.js'
 
 /**
@@ -23,7 +23,6 @@ import { ROOT, jsonOf as json, runCommand as run } from './server-cli-helpers.js
 
 const TRUST_DOMAIN = parseTrustDomain('example.org')
 const MY_UID = process.getuid!()
-const IS_ROOT = MY_UID === 0
 const NOBODY = 65534
 
 let dir: string
@@ -70,7 +69,7 @@ describe('Workload API with the unix attestor, used through steeple-agent', () =
     }
   })
 
-  it.skipIf(!IS_ROOT)('WEP-13, WAPI-03: a process of another uid gets PERMISSION_DENIED while this uid gets its SVID (needs root)', async () => {
+  it.skipIf(!NOBODY_CAN_RUN_CLI)('WEP-13, WAPI-03: a process of another uid gets PERMISSION_DENIED while this uid gets its SVID (needs root and a checkout other users can read)', async () => {
     const entry = cache.addEntry({ spiffeId: 'spiffe://example.org/root-only', selectors: [`unix:uid:${MY_UID}`] })
     try {
       const other = await agentCli(['api', 'fetch', 'x509', '--socket-path', socketPath], { uid: NOBODY, env: { HOME: '/tmp' } })
