@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { PermissionDeniedError, UnavailableError } from '../../../common/errors.js'
-import type { PeerCredentials } from './addon.js'
+import type { PeerCredentials } from '../../../common/peercred.js'
 import { sortedIds, type ProcessInspector, type ProcessView } from './process.js'
 
 /**
