@@ -3,7 +3,6 @@ import { SteepleError, errorMessage } from '../common/errors.js'
 import { createLogger, type Logger } from '../common/logger.js'
 import type { AgentNodeAttestorPlugin } from '../plugins/node-attestor/types.js'
 import { closeAll, type LoadedPlugin, type PluginHost } from '../plugins/registry.js'
-import type { WorkloadAttestor } from '../plugins/workload-attestor/types.js'
 import { WorkloadAttestorHost } from './attestor/workload.js'
 import { agentCatalog } from './catalog.js'
 import type { AgentConfig } from './config.js'
@@ -63,9 +62,9 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
   }
 
   try {
-    const [nodeAttestor] = await catalog.load<AgentNodeAttestorPlugin>('NodeAttestor', config.plugins['NodeAttestor'] ?? {}, hostFor('NodeAttestor'))
+    const [nodeAttestor] = await catalog.load('AgentNodeAttestor', config.plugins['NodeAttestor'] ?? {}, hostFor('NodeAttestor'))
     plugins.push(nodeAttestor!.instance)
-    const workloadAttestors = await catalog.load<WorkloadAttestor>('WorkloadAttestor', config.plugins['WorkloadAttestor'] ?? {}, hostFor('WorkloadAttestor'))
+    const workloadAttestors = await catalog.load('WorkloadAttestor', config.plugins['WorkloadAttestor'] ?? {}, hostFor('WorkloadAttestor'))
     plugins.push(...workloadAttestors.map((p) => p.instance))
     manager = await AgentManager.start({
       config,

@@ -11,7 +11,7 @@ import { attestWith, runNodeAttestorSuite, type NodeAttestorFixture } from '../.
 import { MemoryDataStore } from '../../../test/fakes/memory-data-store.js'
 import type { JoinToken, JoinTokenStore } from '../../data-store/types.js'
 import { PluginCatalog, type PluginHost } from '../../registry.js'
-import { serverNodeAttestorHost, type AgentNodeAttestor, type ServerNodeAttestor } from '../types.js'
+import type { AgentNodeAttestor, ServerNodeAttestor } from '../types.js'
 import {
   JoinTokenAgentPlugin,
   JoinTokenServerAttestor,
@@ -263,15 +263,11 @@ describe('join_token plugin definitions', () => {
   it('load through a catalog: the server half with the join token store, the agent half with its config', async () => {
     const store = await newStore()
     const token = await storeToken(store)
-    const serverCatalog = new PluginCatalog([joinTokenServerAttestor], new Map([['NodeAttestor', { min: 1, max: undefined }]]))
-    const [server] = await serverCatalog.load<ServerNodeAttestor>('NodeAttestor', { join_token: {} }, () => serverNodeAttestorHost(host, store))
-    const agentCatalog = new PluginCatalog([joinTokenAgentAttestor], new Map([['NodeAttestor', { min: 1, max: 1 }]]))
-    const [agent] = await agentCatalog.load<JoinTokenAgentPlugin>('NodeAttestor', { join_token: { token } }, () => host)
+    const serverCatalog = new PluginCatalog([joinTokenServerAttestor], new Map([['ServerNodeAttestor', { min: 1, max: undefined }]]))
+    const [server] = await serverCatalog.load('ServerNodeAttestor', { join_token: {} }, () => ({ ...host, joinTokens: store }))
+    const agentCatalog = new PluginCatalog([joinTokenAgentAttestor], new Map([['AgentNodeAttestor', { min: 1, max: 1 }]]))
+    const [agent] = await agentCatalog.load('AgentNodeAttestor', { join_token: { token } }, () => host)
     const result = await attestWith(server!.instance, await agent!.instance.begin(), ctx)
     expect(result.agentId.path).toBe(`/steeple/agent/join_token/${joinTokenId(hashJoinToken(token))}`)
-  })
-
-  it('the server half refuses a host without the join token store (a wiring bug)', () => {
-    expect(() => joinTokenServerAttestor.create({}, host)).toThrow(TypeError)
   })
 })
