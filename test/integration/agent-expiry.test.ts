@@ -109,6 +109,7 @@ describe('the server down past the expiry of a workload SVID', () => {
       const stream = new WatchedStream()
       try {
         await waitFor('the first message on the stream', () => (stream.received.length > 0 ? true : undefined), 10_000)
+        const stopping = Date.now()
         await d.stopServer()
 
         // Past the expiry of every SVID the stream was sent (a rotation may have come just before the stop).
@@ -123,7 +124,8 @@ describe('the server down past the expiry of a workload SVID', () => {
         expect(await fetchJwtOnce(15_000)).toEqual({ code: grpc.status.UNAVAILABLE, details: 'no identity available right now' })
         const why = await d.agent.waitForLog((r) => r['msg'] === 'No valid X.509-SVID for the caller' && r['outcome'] === 'UNAVAILABLE', 5000)
         expect(why).toMatchObject({ level: 'warn', reason: 'server unreachable', entryIds: [entryId], spiffeIds: [spiffeId] })
-        expect(Date.parse(String(why['serverUnreachableSince']))).toBeLessThanOrEqual(Date.now())
+        // Unreachable from the stop on, and the expiry of the SVID the stream had.
+        expect(Date.parse(String(why['serverUnreachableSince']))).toBeGreaterThanOrEqual(stopping)
         expect(Date.parse(String((why['expiredAt'] as string[])[0]))).toBe(expiredAt)
 
         // The open stream: not ended (the caller is still entitled), and silent since the expiry.
