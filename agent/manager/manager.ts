@@ -21,7 +21,7 @@ import { Backoff } from './backoff.js'
 import { EntryIndex } from './entry-index.js'
 import { JwtSvidCache } from './jwt-cache.js'
 import { AgentStorage } from './storage.js'
-import type { AgentEntry, CachedX509Svid, IdentityCache, WorkloadIdentities } from './types.js'
+import type { AgentEntry, CachedX509Svid, IdentityCache, SvidShortage, WorkloadIdentities } from './types.js'
 
 /** Tunables of the manager; the defaults suit production, tests shorten them. */
 export interface ManagerTiming {
@@ -114,6 +114,10 @@ export class AgentManager implements IdentityCache {
   readonly #svids = new Map<string, HeldSvid>()
   /** Entry id → earliest retry time after a failed signing (ms since the epoch). */
   readonly #mintRetryAt = new Map<string, number>()
+  /** Entry id → when its last SVID expired with no replacement (until a new one is minted). */
+  readonly #expiredAt = new Map<string, Date>()
+  /** When calls to the server (entry sync, signing) started failing; undefined once one works again. */
+  #unreachableSince: Date | undefined
   readonly #jwt = new JwtSvidCache()
   readonly #listeners = new Set<() => void>()
   /** Own trust domain first, then federated ones, by trust domain name. */
@@ -205,6 +209,20 @@ export class AgentManager implements IdentityCache {
     const bundle = this.#ownBundle()
     if (bundle === undefined) throw new FailedPreconditionError('agent: no trust bundle yet')
     return { svids, entries, bundle, federatedBundles: [...federated.values()] }
+  }
+
+  svidShortage(entryIds: readonly string[]): SvidShortage {
+    const nowMs = this.#clock().getTime()
+    return {
+      serverUnreachableSince: this.#unreachableSince,
+      entries: entryIds.map((entryId) => {
+        const held = this.#svids.get(entryId)?.svid
+        // An expired SVID stays held until the pass after its expiry drops it.
+        const expiredAt = held !== undefined && held.notAfter.getTime() <= nowMs ? held.notAfter : this.#expiredAt.get(entryId)
+        const retryAtMs = this.#mintRetryAt.get(entryId)
+        return { entryId, expiredAt, signingRetryAt: retryAtMs !== undefined && retryAtMs > nowMs ? new Date(retryAtMs) : undefined }
+      }),
+    }
   }
 
   allBundles(): readonly Bundle[] {
@@ -429,6 +447,7 @@ export class AgentManager implements IdentityCache {
       try {
         const sync = this.#client.syncAuthorized((update) => {
           delivered = true
+          this.#unreachableSince = undefined
           this.#syncBackoff.reset()
           this.#apply(update)
         })
@@ -443,6 +462,7 @@ export class AgentManager implements IdentityCache {
           if (this.#closed) return
           continue
         }
+        this.#unreachableSince ??= this.#clock()
         const waitMs = this.#syncBackoff.next()
         this.#log.warn('Entry sync failed; serving what the agent has and retrying', {
           err: errorMessage(err),
@@ -509,6 +529,7 @@ export class AgentManager implements IdentityCache {
     const removed = this.#entries.delete(id) !== undefined
     this.#svids.delete(id)
     this.#mintRetryAt.delete(id)
+    this.#expiredAt.delete(id)
     this.#jwt.deleteEntry(id)
     return removed
   }
@@ -607,6 +628,7 @@ export class AgentManager implements IdentityCache {
           void this.#onRejected(err)
           return
         }
+        this.#unreachableSince ??= this.#clock()
         const waitMs = this.#mintBackoff.next()
         const retryAt = this.#clock().getTime() + waitMs
         for (const entry of due.slice(i)) this.#mintRetryAt.set(entry.id, retryAt)
@@ -618,6 +640,7 @@ export class AgentManager implements IdentityCache {
         return
       }
       this.#mintBackoff.reset()
+      this.#unreachableSince = undefined
       const nowMs = this.#clock().getTime()
       let changed = false
       for (let k = 0; k < batch.length; k++) {
@@ -649,6 +672,7 @@ export class AgentManager implements IdentityCache {
           rotateAtMs: nowMs + Math.floor(lifetimeMs * fraction),
         })
         this.#mintRetryAt.delete(entry.id)
+        this.#expiredAt.delete(entry.id)
         changed = true
       }
       if (changed) this.#notify()
@@ -682,7 +706,11 @@ export class AgentManager implements IdentityCache {
 
   /** Drops SVIDs that have expired (after telling subscribers, who already filter them out). */
   #expireHeld(nowMs: number): void {
-    for (const [id, held] of this.#svids) if (held.svid.notAfter.getTime() <= nowMs) this.#svids.delete(id)
+    for (const [id, held] of this.#svids) {
+      if (held.svid.notAfter.getTime() > nowMs) continue
+      this.#svids.delete(id)
+      this.#expiredAt.set(id, held.svid.notAfter)
+    }
     this.#jwt.prune(new Date(nowMs))
     this.#scheduleMint(this.#timing.retryInitialMs)
   }

@@ -60,6 +60,19 @@ export function noIdentity(): WorkloadApiRefusal {
   return new WorkloadApiRefusal('PERMISSION_DENIED', status.PERMISSION_DENIED, 'no identity issued')
 }
 
+/**
+ * UNAVAILABLE "no identity available right now": the caller is entitled to identities (its selectors
+ * match entries) but the agent holds no valid SVID for any of them now, and cannot get one soon (the
+ * server unreachable past their expiry, signing failing) or did not within the wait for a first
+ * message. UNAVAILABLE, the spec's answer for "running but unable to serve" (WEP-12), makes clients
+ * retry with backoff and get the SVID once it exists; PERMISSION_DENIED would tell them they have no
+ * identity at all (WEP-13, WX-10), and INVALID_ARGUMENT would stop go-spiffe watchers for good
+ * (INTEROP-13). Logged at debug only: the reason is logged at warn, rate-limited, where it is known.
+ */
+export function identityUnavailable(): WorkloadApiRefusal {
+  return new WorkloadApiRefusal('UNAVAILABLE', status.UNAVAILABLE, 'no identity available right now', 'debug')
+}
+
 /** UNAVAILABLE "workload attestation failed"; the reason is in the log, never in the answer. */
 export function attestationFailed(): WorkloadApiRefusal {
   return new WorkloadApiRefusal('UNAVAILABLE', status.UNAVAILABLE, 'workload attestation failed')
