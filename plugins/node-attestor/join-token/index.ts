@@ -4,8 +4,8 @@ import { joinTokenStoreOf } from '../types.js'
 import { JoinTokenAgentPlugin, joinTokenAgentConfigSchema } from './agent.js'
 import { JOIN_TOKEN_PLUGIN_NAME, JoinTokenServerAttestor } from './server.js'
 
-export { JoinTokenAgentPlugin, joinTokenAgentConfigSchema } from './agent.js'
-export type { JoinTokenAgentConfig, JoinTokenAgentHooks } from './agent.js'
+export { JoinTokenAgentPlugin, checkJoinToken, joinTokenAgentConfigSchema } from './agent.js'
+export type { JoinTokenAgentConfig } from './agent.js'
 export {
   JOIN_TOKEN_PLUGIN_NAME,
   JoinTokenServerAttestor,
@@ -30,5 +30,5 @@ export const joinTokenAgentAttestor = definePlugin({
   kind: 'NodeAttestor',
   name: JOIN_TOKEN_PLUGIN_NAME,
   config: joinTokenAgentConfigSchema,
-  create: (config) => new JoinTokenAgentPlugin(config),
+  create: (config, host) => new JoinTokenAgentPlugin(config, host.log),
 })
