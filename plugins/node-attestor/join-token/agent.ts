@@ -12,7 +12,7 @@ const TOKEN_CHARS = /^[\x21-\x7e]+$/
 const MAX_TOKEN_FILE_BYTES = 4096
 
 const baseSchema = s.object({
-  /** The token itself (for `--join-token`; prefer token_path in config files). */
+  /** The token itself (what --join-token and STEEPLE_JOIN_TOKEN set; prefer token_path in config files). */
   token: s.optional(s.string({ nonEmpty: true })),
   /** A file holding the token (surrounding whitespace ignored); readable by its owner only. */
   token_path: s.optional(s.string({ nonEmpty: true })),
