@@ -38,6 +38,11 @@ export interface StartAgentOptions {
 export async function startAgent(config: AgentConfig, options: StartAgentOptions = {}): Promise<RunningAgent> {
   const log = options.log ?? createLogger({ level: config.logLevel })
   log.info('Agent starting', { trustDomain: config.trustDomain.name, dataDir: config.dataDir, server: `${config.serverAddress}:${config.serverPort}` })
+  if (config.joinTokenOrigin === '--join-token') {
+    log.warn('Join token given with --join-token: every local user can read it in /proc/<pid>/cmdline; give it with --join-token-file, STEEPLE_JOIN_TOKEN or agent.join_token_path', {
+      pid: process.pid,
+    })
+  }
   await mkdir(config.dataDir, { recursive: true, mode: 0o755 })
   const catalog = agentCatalog()
   const hostFor =

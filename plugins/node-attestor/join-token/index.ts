@@ -3,8 +3,8 @@ import { definePlugin } from '../../registry.js'
 import { JoinTokenAgentPlugin, joinTokenAgentConfigSchema } from './agent.js'
 import { JOIN_TOKEN_PLUGIN_NAME, JoinTokenServerAttestor } from './server.js'
 
-export { JoinTokenAgentPlugin, joinTokenAgentConfigSchema } from './agent.js'
-export type { JoinTokenAgentConfig, JoinTokenAgentHooks } from './agent.js'
+export { JoinTokenAgentPlugin, checkJoinToken, joinTokenAgentConfigSchema } from './agent.js'
+export type { JoinTokenAgentConfig } from './agent.js'
 export {
   JOIN_TOKEN_PLUGIN_NAME,
   JoinTokenServerAttestor,
@@ -29,5 +29,5 @@ export const joinTokenAgentAttestor = definePlugin({
   kind: 'AgentNodeAttestor',
   name: JOIN_TOKEN_PLUGIN_NAME,
   config: joinTokenAgentConfigSchema,
-  create: (config) => new JoinTokenAgentPlugin(config),
+  create: (config, host) => new JoinTokenAgentPlugin(config, host.log),
 })
