@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
+import { BUILT_IN_KEYS } from '../config-keys.js'
 import { ROOT, SERVER_BIN, inPool, removeTempDirs, runCommand, tempDir } from './server-cli-helpers.js'
 
 /**
@@ -9,7 +10,6 @@ import { ROOT, SERVER_BIN, inPool, removeTempDirs, runCommand, tempDir } from '.
  */
 
 const AGENT_BIN = join(ROOT, 'bin', 'steeple-agent.js')
-const KEYS = ['toString', 'constructor', '__proto__']
 
 interface Case {
   readonly bin: string
@@ -18,7 +18,7 @@ interface Case {
 }
 
 function casesFor(bin: string, pluginKind: string, pluginName: string): Case[] {
-  return KEYS.flatMap((key) => [
+  return BUILT_IN_KEYS.flatMap((key) => [
     { bin, yaml: `${key}: 1\n`, path: key },
     { bin, yaml: `plugins:\n  ${pluginKind}:\n    ${pluginName}:\n      ${key}: 1\n`, path: `plugins.${pluginKind}.${pluginName}.${key}` },
   ])
