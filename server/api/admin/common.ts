@@ -5,6 +5,7 @@ import { parseSpiffeId, type SpiffeId } from '../../../spiffe/id.js'
 import type { ServerCore } from '../../core.js'
 import type { HealthChecker } from '../../health.js'
 import { isReservedId } from '../../registration/ids.js'
+import { LIMITS, checkText } from '../../registration/limits.js'
 
 /** What every admin handler works with. */
 export interface AdminContext {
@@ -43,7 +44,8 @@ export async function applyChanges(ctx: AdminContext): Promise<void> {
 
 /**
  * A SPIFFE ID the server may issue to a workload: present, well-formed, in the server's trust
- * domain, with a path, and outside the paths reserved for the server and agents.
+ * domain, with a path, outside the paths reserved for the server and agents, and within
+ * {@link LIMITS.spiffeIdBytes}.
  * @throws InvalidArgumentError `<field>: …` naming the broken rule.
  */
 export function workloadIdField(ctx: AdminContext, value: string, field: string): SpiffeId {
@@ -55,6 +57,7 @@ export function workloadIdField(ctx: AdminContext, value: string, field: string)
   } catch (err) {
     throw new InvalidArgumentError(`${field}: ${errorMessage(err)}`, { cause: err })
   }
+  checkText(value, field, LIMITS.spiffeIdBytes)
   if (!id.memberOf(td)) throw new InvalidArgumentError(`${field}: must be in trust domain "${td.name}", not "${id.trustDomain.name}"`)
   if (id.isRoot) throw new InvalidArgumentError(`${field}: must have a non-root path`)
   if (isReservedId(id, td)) throw new InvalidArgumentError(`${field}: path "${id.path}" is reserved for the server and agents`)
