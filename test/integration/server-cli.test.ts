@@ -6,7 +6,8 @@ import { join } from 'node:path'
 import { importJWK, jwtVerify, type JWK } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createCsr } from '../../spiffe/csr.js'
-import { pemDecodeAll } from '../../spiffe/pem.js'
+import { certificatesToPem, pemDecodeAll } from '../../spiffe/pem.js'
+import { OPENSSL_TEXT, damagedSpiffeBundles, withKeyOffCurve } from '../../spiffe/testdata/damaged-bundles.js'
 import { ServerClient } from '../../agent/client/server-client.js'
 import { SteepleError } from '../../common/errors.js'
 import { JoinTokenAgentPlugin } from '../../plugins/node-attestor/join-token/index.js'
@@ -399,6 +400,34 @@ describe('steeple-server through its CLI: entries, agents, bad input, crashes', 
     ])
     expect(jsonOf<{ banned: boolean }>(banned).banned).toBe(true)
     expect(jsonOf<{ agents: { spiffe_id: string }[] }>(bannedList).agents.map((a) => a.spiffe_id)).toEqual([agentId])
+  })
+
+  it.concurrent('bundle set with a damaged file exits 1 naming the member and the rule, never OpenSSL\'s text, and stores nothing', { timeout: 120_000 }, async () => {
+    const damaged = damagedSpiffeBundles()
+    const cases = ['x5c[0] whose certificate key is off its curve', 'x5c[0] that is not base64', 'an RSA key with garbage n'].map((name) => damaged.find((c) => c.name === name)!)
+    const files = await Promise.all(
+      cases.map(async (c, i) => {
+        const path = join(sharedDir, `damaged-${i}.json`)
+        await writeFile(path, c.json)
+        return path
+      }),
+    )
+    // The server's own CA certificate with its key pushed off the curve, as a PEM bundle file.
+    const pemFile = join(sharedDir, 'damaged.pem')
+    await writeFile(pemFile, certificatesToPem([withKeyOffCurve(pemDecodeAll(expectOk(await shared.cli('bundle', 'show')).stdout, 'CERTIFICATE')[0]!)]))
+    const runs = [...files.map((path) => ['--path', path, '--format', 'spiffe']), ['--path', pemFile, '--format', 'pem']]
+    const results = await inPool(runs, 2, (args) => shared.cli('bundle', 'set', '--id', 'damaged.test', ...args))
+    const expected = [
+      ...cases.map((c) => `Error: data: spiffebundle: ${c.member}: ${c.rule}\n`),
+      'Error: data: x509bundle: certificate 0: certificate must hold a well-formed public key\n',
+    ]
+    results.forEach((result, i) => {
+      expect([result.code, result.stdout]).toEqual([1, ''])
+      expect(result.stderr).toContain(expected[i])
+      expect(result.stderr).not.toMatch(OPENSSL_TEXT)
+    })
+    const listed = jsonOf<{ bundles: { trust_domain: string }[] }>(await shared.cli('bundle', 'list', '--output', 'json'))
+    expect(listed.bundles.map((b) => b.trust_domain)).not.toContain('damaged.test')
   })
 
   it.concurrent('bad input: every invalid field gives a clear error naming it, and nothing is written', { timeout: 120_000 }, async () => {

@@ -10,6 +10,8 @@ import { hashJoinToken } from '../../../plugins/node-attestor/join-token/index.j
 import { parseSpiffeId } from '../../../spiffe/id.js'
 import { parseSelector } from '../../../spiffe/selector.js'
 import { generateKeyPair } from '../../../spiffe/x509-mint.js'
+import { certificatesToPem } from '../../../spiffe/pem.js'
+import { OPENSSL_TEXT, damagedSpiffeBundles, withKeyOffCurve } from '../../../spiffe/testdata/damaged-bundles.js'
 import { AdminClient } from '../../cli/client.js'
 import { createCsr } from '../../../spiffe/csr.js'
 import { loadServerConfig } from '../../config.js'
@@ -195,6 +197,24 @@ describe('admin API calls', () => {
       message: /^data: /,
     })
     expect(await statusOf(client.call('DeleteFederatedBundle', { trust_domain: 'nobody.test' }))).toMatchObject({ code: status.NOT_FOUND })
+  })
+
+  it.each(damagedSpiffeBundles().map((c) => [c.name, c] as const))('SetFederatedBundle refuses a bundle with %s: INVALID_ARGUMENT naming the member and the rule', async (_name, c) => {
+    const refused = await statusOf(client.call('SetFederatedBundle', { trust_domain: 'damaged.test', data: Buffer.from(c.json), format: 'spiffe' }))
+    expect(refused).toEqual({ code: status.INVALID_ARGUMENT, message: `data: spiffebundle: ${c.member}: ${c.rule}` })
+    expect(refused.message).not.toMatch(OPENSSL_TEXT)
+  })
+
+  it('SetFederatedBundle refuses PEM whose certificate key is off its curve: INVALID_ARGUMENT naming the certificate', async () => {
+    const der = (await core.ca.bundle()).x509Authorities[0]!
+    const pem = Buffer.from(certificatesToPem([withKeyOffCurve(der)]))
+    expect(await statusOf(client.call('SetFederatedBundle', { trust_domain: 'damaged.test', data: pem, format: 'pem' }))).toEqual({
+      code: status.INVALID_ARGUMENT,
+      message: 'data: x509bundle: certificate 0: certificate must hold a well-formed public key',
+    })
+    // Neither this bundle nor any of the damaged ones above was stored.
+    const { bundles } = await client.call('ListFederatedBundles', {})
+    expect(bundles.map((b) => b.trust_domain)).not.toContain('damaged.test')
   })
 
   it.each([

@@ -6,6 +6,7 @@ import type { SetFederatedBundleRequest__Output } from '../../../proto/generated
 import type { Bundle as BundleMessage } from '../../../proto/generated/steeple/common/v1/Bundle.js'
 import type { Bundle } from '../../../spiffe/bundle.js'
 import { parseSpiffeBundle } from '../../../spiffe/bundle-codec.js'
+import { SpiffeError } from '../../../spiffe/errors.js'
 import { parseTrustDomain, type TrustDomain } from '../../../spiffe/id.js'
 import { parseX509BundlePem } from '../../../spiffe/pem.js'
 import { bundleToMessage } from '../convert.js'
@@ -52,8 +53,10 @@ export class BundleHandlers {
       else if (request.format === 'pem') bundle = parseX509BundlePem(td, new Uint8Array(data))
       else throw new InvalidArgumentError('format: must be "pem" or "spiffe"')
     } catch (err) {
-      if (err instanceof InvalidArgumentError) throw err
-      throw new InvalidArgumentError(`data: ${errorMessage(err)}`, { cause: err })
+      // The parsers name the member and the rule; anything else is a bug, not the caller's fault,
+      // and must not hand the caller a third-party message.
+      if (!(err instanceof SpiffeError)) throw err
+      throw new InvalidArgumentError(`data: ${err.message}`, { cause: err })
     }
     if (bundle.x509Authorities.length === 0 && bundle.jwtAuthorities.size === 0) {
       throw new InvalidArgumentError('data: the bundle has no X.509 or JWT authorities')
