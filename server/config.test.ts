@@ -51,6 +51,12 @@ describe('server config', () => {
     expect(c.logLevel).toBe('debug')
   })
 
+  it('admin callers: none beyond root and the server by default; uids and gids from admin.allowed_*', () => {
+    expect(loadServerConfig({}, '/work').admin).toEqual({ uids: [], gids: [] })
+    const c = loadServerConfig({ config: configFile('admin:\n  allowed_uids: [1000, 1001]\n  allowed_gids: [50]\n') })
+    expect(c.admin).toEqual({ uids: [1000, 1001], gids: [50] })
+  })
+
   it('reads durations in seconds or with units', () => {
     const c = loadServerConfig({ config: configFile('server:\n  ca_ttl: 1h30m\n  default_x509_svid_ttl: 600\n  default_jwt_svid_ttl: 90s\n') })
     expect(c.caTtlSeconds).toBe(5400)
@@ -74,6 +80,9 @@ describe('server config', () => {
     ['server:\n  a: 1\n  a: 2\n', /:3:3: Map keys must be unique/],
     ['plugins:\n  Datastore:\n    sqlite: {}\n', /plugins\.Datastore is not a known key/],
     ['- just\n- a list\n', /must be a section/],
+    ['admin:\n  allowed_uids: [-1]\n', /admin\.allowed_uids\[0\] must be at least 0/],
+    ['admin:\n  allowed_gids: wheel\n', /admin\.allowed_gids must be a list/],
+    ['admin:\n  allowed_users: [1]\n', /admin\.allowed_users is not a known key/],
   ])('refuses bad config %#, naming the key and the rule', (text, message) => {
     const path = configFile(text)
     let thrown: unknown

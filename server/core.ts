@@ -1,12 +1,11 @@
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Logger } from '../common/logger.js'
-import type { DataStore } from '../plugins/data-store/types.js'
 import { withBatchedAudit } from './audit-batch.js'
+import type { DataStore } from '../plugins/data-store/types.js'
 import type { KeyManager } from '../plugins/key-manager/types.js'
 import type { ServerNodeAttestor, ServerNodeAttestorHost } from '../plugins/node-attestor/types.js'
 import { closeAll, type PluginHost, type PluginKind } from '../plugins/registry.js'
-import type { UpstreamAuthority } from '../plugins/upstream-authority/types.js'
 import { CaManager } from './ca/manager.js'
 import { serverCatalog } from './catalog.js'
 import type { ServerConfig } from './config.js'
@@ -51,17 +50,17 @@ export async function buildServerCore(config: ServerConfig, options: BuildServer
   })
   const opened: unknown[] = []
   try {
-    const [storePlugin] = await catalog.load<DataStore>('DataStore', config.plugins['DataStore'] ?? {}, hostFor('DataStore'))
+    const [storePlugin] = await catalog.load('DataStore', config.plugins['DataStore'] ?? {}, hostFor('DataStore'))
     // Audit appends from concurrent calls share one commit (see audit-batch.ts).
     const store = withBatchedAudit(storePlugin!.instance)
     opened.push(store)
-    const [kmPlugin] = await catalog.load<KeyManager>('KeyManager', config.plugins['KeyManager'] ?? {}, hostFor('KeyManager'))
+    const [kmPlugin] = await catalog.load('KeyManager', config.plugins['KeyManager'] ?? {}, hostFor('KeyManager'))
     const keyManager = kmPlugin!.instance
     opened.push(keyManager)
-    const upstreams = await catalog.load<UpstreamAuthority>('UpstreamAuthority', config.plugins['UpstreamAuthority'] ?? {}, hostFor('UpstreamAuthority'))
+    const upstreams = await catalog.load('UpstreamAuthority', config.plugins['UpstreamAuthority'] ?? {}, hostFor('UpstreamAuthority'))
     opened.push(...upstreams.map((u) => u.instance))
-    const attestorHost = (name: string): ServerNodeAttestorHost => ({ ...hostFor('NodeAttestor')(name), joinTokens: store.joinTokens })
-    const attestors = await catalog.load<ServerNodeAttestor>('NodeAttestor', config.plugins['NodeAttestor'] ?? {}, attestorHost)
+    const attestorHost = (name: string): ServerNodeAttestorHost => ({ ...hostFor('ServerNodeAttestor')(name), joinTokens: store.joinTokens })
+    const attestors = await catalog.load('ServerNodeAttestor', config.plugins['NodeAttestor'] ?? {}, attestorHost)
     opened.push(...attestors.map((a) => a.instance))
 
     const ca = new CaManager({

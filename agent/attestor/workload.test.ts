@@ -53,7 +53,7 @@ describe('WorkloadAttestorHost', () => {
     const catalog = new PluginCatalog([unixWorkloadAttestor], new Map([['WorkloadAttestor', { min: 1, max: undefined }]]))
     const { log } = capturingLogger()
     const hostFor = (): PluginHost => ({ log, trustDomain: parseTrustDomain('example.org'), dataDir: '/nonexistent', clock: () => new Date() })
-    const loaded = await catalog.load<WorkloadAttestor>('WorkloadAttestor', { unix: {} }, hostFor)
+    const loaded = await catalog.load('WorkloadAttestor', { unix: {} }, hostFor)
     const selectors = await new WorkloadAttestorHost(loaded, { log }).attest(process.pid)
     expect(selectors.toStrings()).toContain(`unix:gid:${process.getegid!()}`)
   })

@@ -5,14 +5,15 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { FailedPreconditionError, PermissionDeniedError, UnavailableError } from '../../common/errors.js'
 import { createLogger } from '../../common/logger.js'
 import type { Bundle } from '../../spiffe/bundle.js'
+import { createCsr } from '../../spiffe/csr.js'
 import { parseTrustDomain } from '../../spiffe/id.js'
+import { generateKeyPair } from '../../spiffe/x509-mint.js'
 import { FakeAgentServer, fakeNodeAttestor } from '../../test/fakes/fake-agent-server.js'
 import { FakeClock, until } from '../../test/fakes/fake-clock.js'
 import { FakeAuthority } from '../../test/fakes/fake-identity-cache.js'
 import { AgentSvidRotator } from './agent-svid.js'
-import { NodeBootstrap, type AgentSvid } from './node-attestation.js'
+import { agentSvidFrom, type AgentSvid } from './node-attestation.js'
 import { AgentStorage } from './storage.js'
-import { DEFAULT_MANAGER_TIMING } from './timing.js'
 
 const TD = parseTrustDomain('example.org')
 
@@ -26,6 +27,13 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true })
 })
 
+/** Attests with the fake server as NodeBootstrap does, minus storage and logs. */
+async function attest(server: FakeAgentServer): Promise<{ svid: AgentSvid; bundle: Bundle }> {
+  const key = generateKeyPair('ec-p256').privateKey
+  const outcome = await server.attest('fake', await fakeNodeAttestor().instance.begin(), createCsr(key))
+  return { svid: agentSvidFrom(outcome.svidChainDer, key, outcome.bundle), bundle: outcome.bundle }
+}
+
 async function setup(agentSvidTtlSeconds = 3600) {
   const clock = new FakeClock()
   const server = new FakeAgentServer(TD, clock)
@@ -33,17 +41,8 @@ async function setup(agentSvidTtlSeconds = 3600) {
   const storage = new AgentStorage(join(dir, 'data'), TD)
   const messages: string[] = []
   const log = createLogger({ level: 'info', write: (line) => messages.push(JSON.parse(line).msg) })
-  const node = new NodeBootstrap({
-    config: { trustDomain: TD, serverAddress: '127.0.0.1', serverPort: 8081, dataDir: storage.dataDir, trustBundlePath: undefined, insecureBootstrap: true },
-    nodeAttestor: fakeNodeAttestor(),
-    client: server,
-    storage,
-    clock,
-    random: () => 0.5,
-    timing: DEFAULT_MANAGER_TIMING,
-    log,
-  })
-  const first = await node.attest(undefined)
+  const first = await attest(server)
+  await storage.saveSvid(first.svid)
   const state = { ownBundle: first.bundle as Bundle, newSvids: 0, fatal: [] as FailedPreconditionError[] }
   const rotator = new AgentSvidRotator({
     client: server,
@@ -51,7 +50,7 @@ async function setup(agentSvidTtlSeconds = 3600) {
     clock,
     log,
     ownBundle: () => state.ownBundle,
-    reattest: async () => (await node.attest(state.ownBundle)).svid,
+    reattest: async () => (await attest(server)).svid,
     onNewSvid: () => state.newSvids++,
     onFatal: (err) => state.fatal.push(err),
   })
@@ -129,7 +128,7 @@ describe('AgentSvidRotator', () => {
     expect(server.calls.attest).toBe(2)
     expect(rotator.svid).not.toBe(first)
     expect(server.presented?.chainDer).toBe(rotator.svid!.chainDer)
-    expect(messages).toEqual(['The server refused the agent SVID; attesting again', 'Node attested'])
+    expect(messages).toEqual(['The server refused the agent SVID; attesting again'])
     expect(rotator.failed).toBe(false)
   })
 
@@ -147,6 +146,7 @@ describe('AgentSvidRotator', () => {
   it('when attesting again fails, removes the refused SVID, reports failure once, and stops renewing', async () => {
     const { clock, server, storage, rotator, state, messages } = await setup()
     server.reattestable = false
+    expect(await storage.loadSvid()).toBeDefined()
     await rotator.rejected(new PermissionDeniedError('agent: the agent SVID is not authorized (banned)'))
     expect(rotator.failed).toBe(true)
     expect(state.fatal).toHaveLength(1)

@@ -204,6 +204,29 @@ describe('AgentCache', () => {
     expect(server.calls.newJwtSvid).toBe(3)
   })
 
+  it('remembers when an SVID expired with no replacement, until a new one is stored or the entry goes', () => {
+    const { clock, server, cache } = setup()
+    const a = server.putEntry({ id: 'a', spiffeId: 'spiffe://example.org/a' })
+    const b = server.putEntry({ id: 'b', spiffeId: 'spiffe://example.org/b' })
+    cache.apply(full([a, b]))
+    expect(cache.expiredAt('a')).toBeUndefined()
+    const notAfter = new Date(clock.now().getTime() + 1000)
+    hold(cache, a, notAfter)
+    hold(cache, b, notAfter)
+    expect(cache.expiredAt('a')).toBeUndefined()
+    clock.advance(1000)
+    // Held past its expiry (the scheduler has not dropped it yet) counts as expired.
+    expect(cache.expiredAt('a')).toEqual(notAfter)
+    cache.expireSvid('a')
+    cache.expireSvid('b')
+    expect(cache.heldSvid('a')).toBeUndefined()
+    expect(cache.expiredAt('a')).toEqual(notAfter)
+    hold(cache, a, new Date(clock.now().getTime() + 1000))
+    expect(cache.expiredAt('a')).toBeUndefined()
+    cache.apply(update([], ['b']))
+    expect(cache.expiredAt('b')).toBeUndefined()
+  })
+
   it('leaves the notification of a stored or dropped SVID to the caller, which notifies once for many', async () => {
     const { clock, server, cache } = setup()
     const entry = server.putEntry({ spiffeId: 'spiffe://example.org/a' })
@@ -212,7 +235,7 @@ describe('AgentCache', () => {
     let notified = 0
     cache.subscribe(() => notified++)
     hold(cache, entry, new Date(clock.now().getTime() + 1000))
-    cache.dropSvid(entry.id)
+    cache.expireSvid(entry.id)
     await turn()
     expect(notified).toBe(0)
     expect(cache.stats().svids).toBe(0)

@@ -54,6 +54,8 @@ export class AgentCache {
   readonly #o: AgentCacheOptions
   readonly #entries = new EntryIndex()
   readonly #svids = new Map<string, HeldSvid>()
+  /** Entry id → when its last SVID expired with no replacement (until a new one is stored). */
+  readonly #expiredAt = new Map<string, Date>()
   readonly #jwt = new JwtSvidCache()
   readonly #listeners = new Set<() => void>()
   /** Own trust domain first, then federated ones, by trust domain name. */
@@ -125,11 +127,25 @@ export class AgentCache {
   /** Holds a freshly minted SVID for an entry (subscribers hear of it at the next {@link notify}). */
   storeSvid(entryId: string, held: HeldSvid): void {
     this.#svids.set(entryId, held)
+    this.#expiredAt.delete(entryId)
   }
 
-  /** Drops an entry's SVID (it expired); subscribers already filter expired ones out. */
-  dropSvid(entryId: string): void {
+  /** Drops an entry's SVID that expired with no replacement; subscribers already filter expired ones out. */
+  expireSvid(entryId: string): void {
+    const held = this.#svids.get(entryId)
+    if (held === undefined) return
     this.#svids.delete(entryId)
+    this.#expiredAt.set(entryId, held.svid.notAfter)
+  }
+
+  /**
+   * When the entry's last SVID expired with no replacement: one held past its expiry (until the
+   * scheduler drops it) or one dropped since; undefined when it has a valid one or never had one.
+   */
+  expiredAt(entryId: string): Date | undefined {
+    const held = this.#svids.get(entryId)?.svid
+    if (held !== undefined && held.notAfter.getTime() <= this.#o.clock.now().getTime()) return held.notAfter
+    return this.#expiredAt.get(entryId)
   }
 
   /** Drops JWT-SVIDs past half of their life, so the cache does not hold dead tokens. */
@@ -218,6 +234,7 @@ export class AgentCache {
   #removeEntry(id: string): boolean {
     const removed = this.#entries.delete(id) !== undefined
     this.#svids.delete(id)
+    this.#expiredAt.delete(id)
     this.#jwt.deleteEntry(id)
     return removed
   }

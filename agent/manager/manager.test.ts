@@ -138,6 +138,40 @@ describe('AgentManager', () => {
     expect(server.calls.syncAuthorized).toBe(2)
   })
 
+  it('says why an entry has no valid SVID: since when the server is unreachable, when the SVID expired, when signing is retried', async () => {
+    const { clock, server, manager } = await start()
+    const entry = server.putEntry({ spiffeId: 'spiffe://example.org/web', x509SvidTtlSeconds: 100 })
+    await until('the first full set', () => manager.isReady())
+    await minted(clock, manager, 1)
+    const notAfter = manager.identitiesFor(WORKLOAD).svids[0]!.notAfter
+    const nothingMissing = { serverUnreachableSince: undefined, entries: [{ entryId: entry.id, expiredAt: undefined, signingRetryAt: undefined }] }
+    expect(manager.svidShortage([entry.id])).toEqual(nothingMissing)
+
+    const down = new UnavailableError('connect ECONNREFUSED')
+    server.failWith(down)
+    const downAt = clock.now()
+    server.endStreams(down)
+    await until('the failed stream', () => manager.svidShortage([]).serverUnreachableSince !== undefined)
+    expect(manager.svidShortage([]).serverUnreachableSince).toEqual(downAt)
+    clock.advanceTo(notAfter)
+    await until('a signing retry after the expiry', () => {
+      clock.advance(0)
+      return manager.stats().svids === 0 && manager.svidShortage([entry.id]).entries[0]!.signingRetryAt !== undefined
+    })
+    const shortage = manager.svidShortage([entry.id])
+    expect(shortage.serverUnreachableSince).toEqual(downAt)
+    expect(shortage.entries[0]!.expiredAt).toEqual(notAfter)
+    expect(shortage.entries[0]!.signingRetryAt!.getTime()).toBeGreaterThan(clock.now().getTime())
+    expect(manager.identitiesFor(WORKLOAD).svids).toEqual([])
+
+    server.failWith(undefined)
+    await until('a new SVID', () => {
+      clock.advance(1000)
+      return manager.stats().svids === 1
+    })
+    expect(manager.svidShortage([entry.id])).toEqual(nothingMissing)
+  })
+
   it('close() stops everything and closes the client; what is held stays readable', async () => {
     const { clock, server, manager } = await start()
     server.putEntry({ spiffeId: 'spiffe://example.org/web' })

@@ -12,11 +12,12 @@ import { AgentSvidRotator } from './agent-svid.js'
 import { AgentCache } from './cache.js'
 import { systemClock, type Clock } from './clock.js'
 import { NodeBootstrap } from './node-attestation.js'
+import { ServerReachability } from './reachability.js'
 import { MintScheduler } from './scheduler.js'
 import { AgentStorage } from './storage.js'
 import { EntrySync } from './sync.js'
 import { DEFAULT_MANAGER_TIMING, type ManagerTiming } from './timing.js'
-import type { AgentEntry, IdentityCache, WorkloadIdentities } from './types.js'
+import type { AgentEntry, IdentityCache, SvidShortage, WorkloadIdentities } from './types.js'
 
 
 export interface AgentManagerOptions {
@@ -46,9 +47,10 @@ export interface AgentManagerOptions {
  * - {@link AgentCache} (cache.ts): entries, SVIDs and bundles as workloads see them;
  * - {@link MintScheduler} (scheduler.ts): minting and rotating workload SVIDs, ordered by due time.
  *
- * What the manager knows about the server's reachability lives in those parts and is read here:
- * the stream's consecutive failures ({@link EntrySync.failures}), an entry's signing retry
- * ({@link MintScheduler.retryAtMs}), the agent SVID and whether the agent was refused for good.
+ * What the manager knows about the server's reachability is read here ({@link svidShortage}): since
+ * when calls fail ({@link ServerReachability}, told by the sync and the scheduler), when an entry's
+ * SVID expired ({@link AgentCache.expiredAt}), when its signing is retried
+ * ({@link MintScheduler.retryAtMs}), and the stream's consecutive failures ({@link EntrySync.failures}).
  */
 export class AgentManager implements IdentityCache {
   readonly #client: AgentServerClient
@@ -57,12 +59,15 @@ export class AgentManager implements IdentityCache {
   readonly #rotator: AgentSvidRotator
   readonly #sync: EntrySync
   readonly #scheduler: MintScheduler
+  readonly #reachability = new ServerReachability()
+  readonly #clock: Clock
   #closed = false
 
   private constructor(opts: AgentManagerOptions) {
     const timing = { ...DEFAULT_MANAGER_TIMING, ...opts.timing }
     const { log, config } = opts
-    const clock = opts.clock ?? systemClock
+    const clock = (this.#clock = opts.clock ?? systemClock)
+    const reachability = this.#reachability
     const random = opts.random ?? Math.random
     const storage = new AgentStorage(config.dataDir, config.trustDomain)
     const client = (this.#client =
@@ -98,6 +103,7 @@ export class AgentManager implements IdentityCache {
       random,
       timing,
       log,
+      reachability,
       onUpdate: (update) => this.#apply(update),
       onRejected: (err) => this.#rotator.rejected(err),
     })
@@ -108,6 +114,7 @@ export class AgentManager implements IdentityCache {
       random,
       timing,
       log,
+      reachability,
       onRejected: (err) => void this.#rotator.rejected(err),
     })
   }
@@ -158,6 +165,21 @@ export class AgentManager implements IdentityCache {
 
   identitiesFor(selectors: SelectorSet): WorkloadIdentities {
     return this.#cache.identitiesFor(selectors)
+  }
+
+  svidShortage(entryIds: readonly string[]): SvidShortage {
+    const nowMs = this.#clock.now().getTime()
+    return {
+      serverUnreachableSince: this.#reachability.unreachableSince,
+      entries: entryIds.map((entryId) => {
+        const retryAtMs = this.#scheduler.retryAtMs(entryId)
+        return {
+          entryId,
+          expiredAt: this.#cache.expiredAt(entryId),
+          signingRetryAt: retryAtMs !== undefined && retryAtMs > nowMs ? new Date(retryAtMs) : undefined,
+        }
+      }),
+    }
   }
 
   allBundles(): readonly Bundle[] {

@@ -10,6 +10,7 @@ import { FakeAgentServer, type FakeServerEntryInit } from '../../test/fakes/fake
 import { FakeClock } from '../../test/fakes/fake-clock.js'
 import type { X509SvidSigner } from '../client/server-api.js'
 import { AgentCache } from './cache.js'
+import { ServerReachability } from './reachability.js'
 import { MintScheduler, type MintTarget } from './scheduler.js'
 import { DEFAULT_MANAGER_TIMING, type ManagerTiming } from './timing.js'
 
@@ -23,6 +24,7 @@ interface Setup {
   readonly scheduler: MintScheduler
   readonly rejected: SteepleError[]
   readonly warnings: string[]
+  readonly reachability: ServerReachability
   /** Creates or changes an entry on the server and hands it to the cache and scheduler, as the sync does. */
   put(init: FakeServerEntryInit): RegistrationEntry
   remove(id: string): void
@@ -40,6 +42,7 @@ function setup(
   const cache = new AgentCache({ trustDomain: TD, jwtSigner: server, clock, log: silentLogger() })
   cache.setOwnBundle(server.authority.bundle)
   const rejected: SteepleError[] = []
+  const reachability = new ServerReachability()
   const scheduler = new MintScheduler({
     signer: options.signer?.(server) ?? server,
     cache: options.target?.(cache) ?? cache,
@@ -47,6 +50,7 @@ function setup(
     random: options.random ?? (() => 0.5),
     timing: { ...DEFAULT_MANAGER_TIMING, ...options.timing },
     log,
+    reachability,
     onRejected: (err) => rejected.push(err),
   })
   const apply = (upserted: RegistrationEntry[], deletedIds: string[]): void => {
@@ -59,6 +63,7 @@ function setup(
     scheduler,
     rejected,
     warnings,
+    reachability,
     put(init) {
       const entry = server.putEntry(init)
       apply([entry], [])
@@ -141,6 +146,7 @@ describe('MintScheduler', () => {
     expect(s.warnings).toContain('Signing SVIDs failed; serving the SVIDs the agent has and retrying')
     expect(s.cache.heldSvid(entry.id)).toBe(first)
     expect(s.cache.identitiesFor(WORKLOAD).svids).toHaveLength(1)
+    expect(s.reachability.unreachableSince).toEqual(new Date(first.rotateAtMs))
     const retryAt = s.scheduler.retryAtMs(entry.id)!
     // First failure: half to all of retryInitialMs (250 ms), here 3/4 of it.
     expect(retryAt - s.clock.now().getTime()).toBe(188)
@@ -152,6 +158,7 @@ describe('MintScheduler', () => {
     expect(s.server.calls.batchNewX509Svid).toBe(3)
     expect(s.cache.heldSvid(entry.id)).not.toBe(first)
     expect(s.scheduler.retryAtMs(entry.id)).toBeUndefined()
+    expect(s.reachability.unreachableSince).toBeUndefined()
   })
 
   it('an item the server refuses waits retryMaxMs; the others of the batch are minted', async () => {
@@ -185,6 +192,7 @@ describe('MintScheduler', () => {
     while (s.clock.now().getTime() < held.svid.notAfter.getTime()) await s.tick(s.clock.nextTimerAt()!.getTime() - s.clock.now().getTime())
     expect(s.clock.now().getTime()).toBe(held.svid.notAfter.getTime())
     expect(s.cache.heldSvid(entry.id)).toBeUndefined()
+    expect(s.cache.expiredAt(entry.id)).toEqual(held.svid.notAfter)
     await Promise.resolve()
     expect(notified).toBeGreaterThanOrEqual(1)
     expect(s.cache.identitiesFor(WORKLOAD).svids).toEqual([])
@@ -250,6 +258,8 @@ describe('MintScheduler', () => {
     s.server.evict()
     await s.tick()
     expect(s.rejected.map((e) => e.code)).toEqual(['PERMISSION_DENIED'])
+    // The server answered: a refusal is not the server being unreachable.
+    expect(s.reachability.unreachableSince).toBeUndefined()
     expect(s.warnings).not.toContain('Signing SVIDs failed; serving the SVIDs the agent has and retrying')
     expect(s.scheduler.retryAtMs(entry.id)).toBeGreaterThan(s.clock.now().getTime())
     await s.tick()
@@ -263,7 +273,7 @@ describe('MintScheduler', () => {
         entry: (id) => (lookups.count++, cache.entry(id)),
         heldSvid: (id) => (lookups.count++, cache.heldSvid(id)),
         storeSvid: (id, held) => cache.storeSvid(id, held),
-        dropSvid: (id) => cache.dropSvid(id),
+        expireSvid: (id) => cache.expireSvid(id),
         pruneJwtSvids: (now) => cache.pruneJwtSvids(now),
         notify: () => cache.notify(),
         stats: () => cache.stats(),

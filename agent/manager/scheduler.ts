@@ -7,6 +7,7 @@ import { Backoff } from './backoff.js'
 import type { HeldSvid } from './cache.js'
 import type { Clock, ClockTimer } from './clock.js'
 import { DueQueue } from './due-queue.js'
+import type { ServerReachability } from './reachability.js'
 import type { ManagerTiming } from './timing.js'
 import type { AgentEntry } from './types.js'
 
@@ -15,7 +16,7 @@ export interface MintTarget {
   entry(id: string): AgentEntry | undefined
   heldSvid(entryId: string): HeldSvid | undefined
   storeSvid(entryId: string, held: HeldSvid): void
-  dropSvid(entryId: string): void
+  expireSvid(entryId: string): void
   pruneJwtSvids(now: Date): void
   notify(): void
   stats(): { readonly entries: number }
@@ -28,6 +29,8 @@ export interface MintSchedulerOptions {
   readonly random: () => number
   readonly timing: Pick<ManagerTiming, 'batchSize' | 'rotateFraction' | 'rotateJitter' | 'retryInitialMs' | 'retryMaxMs'>
   readonly log: Logger
+  /** Told of each signing call that fails or works. */
+  readonly reachability: ServerReachability
   /** The server refused the agent SVID on a signing call (the agent must attest again). */
   readonly onRejected: (err: SteepleError) => void
 }
@@ -165,7 +168,7 @@ export class MintScheduler {
       this.#taken.add(id)
       const held = cache.heldSvid(id)
       if (held !== undefined && held.svid.notAfter.getTime() <= nowMs) {
-        cache.dropSvid(id)
+        cache.expireSvid(id)
         expired = true
       }
       if (this.#mintDue(entry, nowMs)) due.push(entry)
@@ -213,6 +216,7 @@ export class MintScheduler {
         this.#o.onRejected(err)
         return false
       }
+      this.#o.reachability.failed(clock.now())
       log.warn('Signing SVIDs failed; serving the SVIDs the agent has and retrying', {
         err: errorMessage(err),
         pending: batch.length + rest.length,
@@ -221,6 +225,7 @@ export class MintScheduler {
       return false
     }
     this.#backoff.reset()
+    this.#o.reachability.reached()
     const nowMs = clock.now().getTime()
     let changed = false
     for (let k = 0; k < batch.length; k++) {

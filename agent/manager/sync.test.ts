@@ -7,6 +7,7 @@ import { generateKeyPair } from '../../spiffe/x509-mint.js'
 import type { AuthorizedUpdate } from '../client/server-client.js'
 import { FakeAgentServer, fakeNodeAttestor } from '../../test/fakes/fake-agent-server.js'
 import { FakeClock, until } from '../../test/fakes/fake-clock.js'
+import { ServerReachability } from './reachability.js'
 import { EntrySync } from './sync.js'
 
 const TD = parseTrustDomain('example.org')
@@ -17,6 +18,7 @@ function setup(onRejected?: (err: SteepleError) => Promise<void>) {
   const updates: AuthorizedUpdate[] = []
   const rejected: SteepleError[] = []
   const warnings: string[] = []
+  const reachability = new ServerReachability()
   const sync = new EntrySync({
     client: server,
     clock,
@@ -24,13 +26,14 @@ function setup(onRejected?: (err: SteepleError) => Promise<void>) {
     random: () => 0.5,
     timing: { retryInitialMs: 250, retryMaxMs: 5000 },
     log: createLogger({ level: 'warn', write: (line) => warnings.push(JSON.parse(line).msg) }),
+    reachability,
     onUpdate: (update) => updates.push(update),
     onRejected: async (err) => {
       rejected.push(err)
       await onRejected?.(err)
     },
   })
-  return { clock, server, sync, updates, rejected, warnings }
+  return { clock, server, sync, updates, rejected, warnings, reachability }
 }
 
 describe('EntrySync', () => {
@@ -52,11 +55,13 @@ describe('EntrySync', () => {
   })
 
   it('reconnects with backoff while the server is unreachable, counting failures until a message arrives', async () => {
-    const { clock, server, sync, updates, warnings } = setup()
+    const { clock, server, sync, updates, warnings, reachability } = setup()
     server.failWith(new UnavailableError('connect ECONNREFUSED'), ['syncAuthorized'])
+    const failedAt = clock.now()
     sync.start()
     await until('the first failure', () => sync.failures === 1)
     expect(warnings).toEqual(['Entry sync failed; serving what the agent has and retrying'])
+    expect(reachability.unreachableSince).toEqual(failedAt)
     expect(server.calls.syncAuthorized).toBe(1)
     // Nothing before the backoff has passed.
     clock.advance(187)
@@ -65,11 +70,14 @@ describe('EntrySync', () => {
     clock.advance(1)
     await until('the second failure', () => sync.failures === 2)
     expect(server.calls.syncAuthorized).toBe(2)
+    // Unreachable since the first failure, not the latest.
+    expect(reachability.unreachableSince).toEqual(failedAt)
     expect(clock.nextTimerAt()!.getTime() - clock.now().getTime()).toBe(375)
     server.failWith(undefined)
     clock.advance(375)
     await until('the full set', () => updates.length === 1)
     expect(sync.failures).toBe(0)
+    expect(reachability.unreachableSince).toBeUndefined()
     sync.close()
     await sync.done()
   })

@@ -4,6 +4,7 @@ import { isRefusal, type EntrySyncClient } from '../client/server-api.js'
 import type { AuthorizedSync, AuthorizedUpdate } from '../client/server-client.js'
 import { Backoff } from './backoff.js'
 import type { Clock } from './clock.js'
+import type { ServerReachability } from './reachability.js'
 import type { ManagerTiming } from './timing.js'
 
 export interface EntrySyncOptions {
@@ -12,6 +13,8 @@ export interface EntrySyncOptions {
   readonly random: () => number
   readonly timing: Pick<ManagerTiming, 'retryInitialMs' | 'retryMaxMs'>
   readonly log: Logger
+  /** Told of each connection that fails and each message that arrives. */
+  readonly reachability: ServerReachability
   /** Each message of the stream, in order (the full set first after every reconnect). */
   readonly onUpdate: (update: AuthorizedUpdate) => void
   /** The server refused the agent SVID; resolves when the stream may be opened again (after attesting anew). */
@@ -72,6 +75,7 @@ export class EntrySync {
       try {
         const stream = this.#o.client.syncAuthorized((update) => {
           delivered = true
+          this.#o.reachability.reached()
           this.#backoff.reset()
           this.#o.onUpdate(update)
         })
@@ -85,6 +89,7 @@ export class EntrySync {
           await this.#o.onRejected(err)
           continue
         }
+        this.#o.reachability.failed(this.#o.clock.now())
         const waitMs = this.#backoff.next()
         this.#o.log.warn('Entry sync failed; serving what the agent has and retrying', {
           err: errorMessage(err),

@@ -234,7 +234,7 @@ describe('steeple-server and steeple-agent processes', () => {
 
 describe('bad bootstrap is refused with the reason', () => {
   it('no trust bundle and no --insecure-bootstrap: exits non-zero naming both ways', async () => {
-    const result = await agentCli(['run', '--join-token', 'x', '--data-dir', join(d.root, 'untrusting'), '--server-port', '1'])
+    const result = await agentCli(['run', '--data-dir', join(d.root, 'untrusting'), '--server-port', '1'], { env: { STEEPLE_JOIN_TOKEN: 'x' } })
     expect(result.code).not.toBe(0)
     expect(result.stderr).toMatch(/trust_bundle_path \(--trust-bundle FILE\).*insecure_bootstrap \(--insecure-bootstrap\)/s)
   })
@@ -243,11 +243,13 @@ describe('bad bootstrap is refused with the reason', () => {
     const token = jsonOf<{ token: string }>(await d.server.cli('token', 'generate', '--output', 'json'))
     const port = d.server.agentApiAddress.slice(d.server.agentApiAddress.lastIndexOf(':') + 1)
     const run = (dir: string) =>
-      agentCli(['run', '--join-token', token.token, '--trust-bundle', d.bundlePath, '--data-dir', join(d.root, dir), '--server-port', port, '--socket-path', join(d.root, `${dir}.sock`)], {
+      agentCli(['run', '--trust-bundle', d.bundlePath, '--data-dir', join(d.root, dir), '--server-port', port, '--socket-path', join(d.root, `${dir}.sock`)], {
+        env: { STEEPLE_JOIN_TOKEN: token.token },
         timeoutMs: 20_000,
       })
-    const first = spawn(process.execPath, [AGENT_BIN, 'run', '--join-token', token.token, '--trust-bundle', d.bundlePath, '--data-dir', join(d.root, 'first'), '--server-port', port], {
+    const first = spawn(process.execPath, [AGENT_BIN, 'run', '--trust-bundle', d.bundlePath, '--data-dir', join(d.root, 'first'), '--server-port', port], {
       stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, STEEPLE_JOIN_TOKEN: token.token },
     })
     let log = ''
     first.stderr.setEncoding('utf8').on('data', (c: string) => (log += c))

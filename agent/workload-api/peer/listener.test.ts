@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { FailedPreconditionError, UnavailableError, toStatus } from '../../../common/errors.js'
 import { createLogger, type Logger } from '../../../common/logger.js'
 import { loadWorkloadApi, protoPath } from '../../../proto/load.js'
-import { loadPeercredAddon, type PeercredAddon } from './addon.js'
+import { loadPeercredAddon, type PeercredAddon } from '../../../common/peercred.js'
 import { startWorkloadSocket, type WorkloadSocket } from './listener.js'
 import { withLiveCaller, type CallerInfo } from './tracker.js'
 

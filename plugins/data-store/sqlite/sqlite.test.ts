@@ -21,7 +21,7 @@ import {
   openSqliteDataStore,
   sqliteDataStore,
   type Migration,
-  type SqliteDataStore,
+  SqliteDataStore,
   type SqliteDataStoreOptions,
 } from './index.js'
 import { selectorCondition } from './selectors.js'
@@ -249,7 +249,8 @@ describe('sqlite data store', () => {
     const config = sqliteDataStore.config.parse({ path: 'db/store.sqlite3', busy_timeout_ms: 250 }, 'plugins.DataStore.sqlite')
     const host = { log: silentLogger(), trustDomain: parseTrustDomain('example.org'), dataDir, clock: () => new Date() }
     const store = await sqliteDataStore.create(config, host)
-    expect(store.settings().busyTimeoutMs).toBe(250)
+    expect(store).toBeInstanceOf(SqliteDataStore)
+    expect((store as SqliteDataStore).settings().busyTimeoutMs).toBe(250)
     await store.close()
     await stat(join(dataDir, 'db', 'store.sqlite3'))
     expect(sqliteDataStore.config.parse(undefined, 'p')).toEqual({ path: 'datastore.sqlite3', busy_timeout_ms: 5000 })

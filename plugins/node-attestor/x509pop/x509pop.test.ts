@@ -11,7 +11,8 @@ import { parseTrustDomain } from '../../../spiffe/id.js'
 import { certificatesToPem, pemEncode } from '../../../spiffe/pem.js'
 import { attestWith, newTranscript, runNodeAttestorSuite, type NodeAttestorFixture } from '../../../test/conformance/node-attestor-suite.js'
 import { PluginCatalog, type PluginHost } from '../../registry.js'
-import type { AgentNodeAttestor, AttestResult, ServerNodeAttestor } from '../types.js'
+import { MemoryDataStore } from '../../../test/fakes/memory-data-store.js'
+import type { AgentNodeAttestor, AttestResult } from '../types.js'
 import {
   X509PopAgentPlugin,
   X509PopAgentSession,
@@ -621,11 +622,11 @@ describe('x509pop config and plugin definitions', () => {
       'agent.crt.pem': certificatesToPem([p.agent.der, p.intermediate.der]),
       'agent.key.pem': p.agent.keyPem,
     })
-    const serverCatalog = new PluginCatalog([x509popServerAttestor], new Map([['NodeAttestor', { min: 1, max: undefined }]]))
-    const [server] = await serverCatalog.load<ServerNodeAttestor>('NodeAttestor', { x509pop: { ca_bundle_path: paths['ca.pem'] } }, () => host)
-    const agentCatalog = new PluginCatalog([x509popAgentAttestor], new Map([['NodeAttestor', { min: 1, max: 1 }]]))
-    const [agent] = await agentCatalog.load<X509PopAgentPlugin>(
-      'NodeAttestor',
+    const serverCatalog = new PluginCatalog([x509popServerAttestor], new Map([['ServerNodeAttestor', { min: 1, max: undefined }]]))
+    const [server] = await serverCatalog.load('ServerNodeAttestor', { x509pop: { ca_bundle_path: paths['ca.pem'] } }, () => ({ ...host, joinTokens: new MemoryDataStore().joinTokens }))
+    const agentCatalog = new PluginCatalog([x509popAgentAttestor], new Map([['AgentNodeAttestor', { min: 1, max: 1 }]]))
+    const [agent] = await agentCatalog.load(
+      'AgentNodeAttestor',
       { x509pop: { certificate_path: paths['agent.crt.pem'], private_key_path: paths['agent.key.pem'] } },
       () => host,
     )
@@ -636,9 +637,9 @@ describe('x509pop config and plugin definitions', () => {
   it('the agent definition fails at load when its files do not fit together', async () => {
     const p = await pki()
     const paths = await writeFiles({ 'agent.crt.pem': certificatesToPem([p.agent.der]), 'agent.key.pem': p.agentRsa.keyPem })
-    const catalog = new PluginCatalog([x509popAgentAttestor], new Map([['NodeAttestor', { min: 1, max: 1 }]]))
+    const catalog = new PluginCatalog([x509popAgentAttestor], new Map([['AgentNodeAttestor', { min: 1, max: 1 }]]))
     await expect(
-      catalog.load('NodeAttestor', { x509pop: { certificate_path: paths['agent.crt.pem'], private_key_path: paths['agent.key.pem'] } }, () => host),
+      catalog.load('AgentNodeAttestor', { x509pop: { certificate_path: paths['agent.crt.pem'], private_key_path: paths['agent.key.pem'] } }, () => host),
     ).rejects.toThrow(/does not belong to the first certificate/)
   })
 })
