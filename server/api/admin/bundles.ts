@@ -10,7 +10,7 @@ import { SpiffeError } from '../../../spiffe/errors.js'
 import { parseTrustDomain, type TrustDomain } from '../../../spiffe/id.js'
 import { parseX509BundlePem } from '../../../spiffe/pem.js'
 import { bundleToMessage } from '../convert.js'
-import { applyChanges, recordAudit, type AdminContext } from './common.js'
+import { recordAudit, type AdminContext } from './common.js'
 
 /** Largest bundle document accepted (a bundle holds a few certificates and keys). */
 export const MAX_BUNDLE_BYTES = 1024 * 1024
@@ -67,7 +67,6 @@ export class BundleHandlers {
       bundle = bundle.with({ sequenceNumber: (stored?.sequenceNumber ?? 0n) + 1n })
     }
     const saved = await bundles.set(bundle)
-    await applyChanges(this.#ctx)
     await this.#audit('bundle.set', td, {
       x509Authorities: saved.x509Authorities.length,
       jwtAuthorities: saved.jwtAuthorities.size,
@@ -96,7 +95,6 @@ export class BundleHandlers {
       if (err instanceof NotFoundError) throw new NotFoundError(`bundle: no federated bundle for trust domain "${td.name}"`, { cause: err })
       throw err
     }
-    await applyChanges(this.#ctx)
     await this.#audit('bundle.delete', td, {})
     this.#ctx.log.info('Federated bundle deleted', { trustDomain: td.name, actor: this.#ctx.actor })
     return {}

@@ -30,19 +30,6 @@ export async function recordAudit(ctx: AdminContext, events: readonly AuditEvent
 }
 
 /**
- * Applies the change events of our own writes to the entry cache before answering, so agents'
- * sync streams carry the change by the time the operator sees the result. Never rejects: the
- * cache also polls, so a failure here only delays the push.
- */
-export async function applyChanges(ctx: AdminContext): Promise<void> {
-  try {
-    await ctx.core.cache.applyEvents()
-  } catch (err) {
-    ctx.log.warn('Cache update failed', { err: errorMessage(err) })
-  }
-}
-
-/**
  * A SPIFFE ID the server may issue to a workload: present, well-formed, in the server's trust
  * domain, with a path, outside the paths reserved for the server and agents, and within
  * {@link LIMITS.spiffeIdBytes}.
