@@ -19,7 +19,7 @@ describe('sourcePath', () => {
   it.each([
     ['dist/proto/load.js', 'workload.proto', 'proto/workload.proto'],
     ['dist/agent/workload-api/reflection/reflection.js', './v1.proto', 'agent/workload-api/reflection/v1.proto'],
-    ['dist/agent/workload-api/peer/addon.js', '../../../build/Release/steeple_peercred.node', 'build/Release/steeple_peercred.node'],
+    ['dist/common/peercred.js', '../build/Release/steeple_peercred.node', 'build/Release/steeple_peercred.node'],
   ])('maps compiled %s to the source tree for %s, from source and compiled alike', (module, relative, expected) => {
     expect(sourcePath(url(module), relative)).toBe(join(ROOT, expected))
     expect(compiled.sourcePath(url(module), relative)).toBe(join(ROOT, expected))
@@ -30,12 +30,15 @@ describe('sourcePath', () => {
     expect(compiled.sourcePath(url('test/dist/x.js'), 'y')).toBe(join(ROOT, 'test', 'dist', 'y'))
   })
 
-  it('finds the .proto files from the compiled proto loader', async () => {
+  it('lets the compiled modules find the .proto files and the native addon', async () => {
     const load = (await import(url('dist/proto/load.js'))) as typeof import('../proto/load.js')
     for (const file of ['workload.proto', 'agent.proto', 'admin.proto']) {
       expect(load.protoPath(file)).toBe(join(ROOT, 'proto', file))
       expect(existsSync(load.protoPath(file))).toBe(true)
     }
     expect(typeof load.loadAdminApi().service).toBe('object')
+    const peercred = (await import(url('dist/common/peercred.js'))) as typeof import('./peercred.js')
+    expect(peercred.PEERCRED_ADDON_PATH).toBe(join(ROOT, 'build', 'Release', 'steeple_peercred.node'))
+    expect(peercred.loadPeercredAddon().hasSoPeerPidfd).toBeTypeOf('boolean')
   })
 })
