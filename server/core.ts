@@ -8,6 +8,7 @@ import type { KeyManager } from '../plugins/key-manager/types.js'
 import type { ServerNodeAttestor, ServerNodeAttestorHost } from '../plugins/node-attestor/types.js'
 import { closeAll, type PluginHost, type PluginKind } from '../plugins/registry.js'
 import { CaManager } from './ca/manager.js'
+import { SvidIssuer } from './issuance/issuer.js'
 import { serverCatalog } from './catalog.js'
 import type { ServerConfig } from './config.js'
 import { AuthorizedEntryCache, RegistrationService } from './registration/index.js'
@@ -24,6 +25,8 @@ export interface ServerCore {
   readonly store: DataStore
   readonly keyManager: KeyManager
   readonly ca: CaManager
+  /** Signs every SVID the server issues, with the issuance policy and the audit record of each. */
+  readonly issuer: SvidIssuer
   readonly registration: RegistrationService
   readonly cache: AuthorizedEntryCache
   /** Node attestors by name (`join_token`, `x509pop`). */
@@ -94,6 +97,13 @@ export async function buildServerCore(config: ServerConfig, options: BuildServer
       store,
       keyManager,
       ca,
+      issuer: new SvidIssuer({
+        signer: ca,
+        audit: store.audit,
+        defaults: { x509SvidTtlSeconds: config.defaultX509SvidTtlSeconds, jwtSvidTtlSeconds: config.defaultJwtSvidTtlSeconds },
+        clock,
+        log: log.child({ component: 'issuance' }),
+      }),
       registration,
       cache,
       nodeAttestors: new Map(attestors.map((a) => [a.name, a.instance])),
