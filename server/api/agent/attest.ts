@@ -224,7 +224,7 @@ export class AttestService {
         agent_id: agentId.toString(),
         svid_chain: [...svid.chainDer],
         expires_at: unixSeconds(svid.notAfter),
-        bundle: bundleToMessage(await this.#core.ca.bundle()),
+        bundle: bundleToMessage(this.#core.ownBundle.current()),
         reattestable: result.canReattest,
       },
     })

@@ -59,7 +59,7 @@ export async function startAgentApi(core: ServerCore, opts: AgentApiOptions = {}
   const nodes = new NodeUpdater(core, log)
   const auth = new AgentAuthenticator(core, tls, nodes)
   const attest = new AttestService({ core, auth, nodes, log, ...(opts.attestTimeoutMs !== undefined && { attestTimeoutMs: opts.attestTimeoutMs }) })
-  const sync = new SyncHub({ core, tls, auth, log, ...(opts.resyncIntervalMs !== undefined && { resyncIntervalMs: opts.resyncIntervalMs }) })
+  const sync = new SyncHub({ core, auth, log, ...(opts.resyncIntervalMs !== undefined && { resyncIntervalMs: opts.resyncIntervalMs }) })
   const sign = new SignService({ core, auth, log })
   sync.start()
 
@@ -68,7 +68,7 @@ export async function startAgentApi(core: ServerCore, opts: AgentApiOptions = {}
     'grpc.keepalive_time_ms': KEEPALIVE_TIME_MS,
     'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
   })
-  server.addService(loadAgentApi().service, agentApiHandlers({ core, tls, auth, attest, sync, sign, log }))
+  server.addService(loadAgentApi().service, agentApiHandlers({ core, auth, attest, sync, sign, log }))
   const address = `${opts.bindAddress ?? core.config.bindAddress}:${opts.port ?? core.config.bindPort}`
   let port: number
   try {
