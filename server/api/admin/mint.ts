@@ -33,7 +33,7 @@ export class MintHandlers {
       { actor: this.#ctx.actor, via: VIA },
     )
     this.#ctx.log.info('X.509-SVID minted', { spiffeId: spiffeId.toString(), serial, notAfter: svid.notAfter.toISOString(), actor: this.#ctx.actor })
-    const bundle = await core.ca.bundle()
+    const bundle = core.ownBundle.current()
     return {
       svid_chain: [...svid.chainDer],
       expires_at: unixSeconds(svid.notAfter),

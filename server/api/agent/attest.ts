@@ -118,7 +118,7 @@ export class AttestService {
         agent_id: agentId.toString(),
         svid_chain: [...svid.svid.chainDer],
         expires_at: unixSeconds(svid.svid.notAfter),
-        bundle: bundleToMessage(await this.#core.ca.bundle()),
+        bundle: bundleToMessage(this.#core.ownBundle.current()),
         reattestable: canReattest,
       },
     })

@@ -75,7 +75,7 @@ export class AgentAuthenticator {
     const now = this.#core.clock()
     let agentId: SpiffeId
     try {
-      agentId = verifyX509Svid(chain, this.#tls.bundle, { now }).id
+      agentId = verifyX509Svid(chain, this.#core.ownBundle.current(), { now }).id
     } catch (err) {
       if (!(err instanceof SpiffeError)) throw err
       throw new UnauthenticatedError(`agent SVID is not valid: ${err.message}`, { cause: err })

@@ -60,7 +60,7 @@ export async function startAgentApi(core: ServerCore, opts: AgentApiOptions = {}
   const auth = new AgentAuthenticator(core, tls, nodes)
   const attestation = new NodeAttestationService(core, nodes, log)
   const attest = new AttestService({ core, auth, attestation, ...(opts.attestTimeoutMs !== undefined && { attestTimeoutMs: opts.attestTimeoutMs }) })
-  const sync = new SyncHub({ core, tls, auth, log, ...(opts.resyncIntervalMs !== undefined && { resyncIntervalMs: opts.resyncIntervalMs }) })
+  const sync = new SyncHub({ core, auth, log, ...(opts.resyncIntervalMs !== undefined && { resyncIntervalMs: opts.resyncIntervalMs }) })
   const sign = new SignService({ core, auth, log })
   sync.start()
 
@@ -69,7 +69,7 @@ export async function startAgentApi(core: ServerCore, opts: AgentApiOptions = {}
     'grpc.keepalive_time_ms': KEEPALIVE_TIME_MS,
     'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
   })
-  server.addService(loadAgentApi().service, agentApiHandlers({ core, tls, auth, attest, sync, sign, log }))
+  server.addService(loadAgentApi().service, agentApiHandlers({ core, auth, attest, sync, sign, log }))
   const address = `${opts.bindAddress ?? core.config.bindAddress}:${opts.port ?? core.config.bindPort}`
   let port: number
   try {
