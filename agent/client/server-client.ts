@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js'
 import { status } from '@grpc/grpc-js'
 import type { KeyObject } from 'node:crypto'
 import type { PeerCertificate } from 'node:tls'
-import { FailedPreconditionError, SteepleError, errorMessage, type ErrorCode } from '../../common/errors.js'
+import { FailedPreconditionError, SteepleError, errorMessage } from '../../common/errors.js'
 import type { RegistrationEntry } from '../../plugins/data-store/types.js'
 import type { AgentNodeAttestor } from '../../plugins/node-attestor/types.js'
 import type { AgentAPIClient } from '../../proto/generated/steeple/agent/v1/AgentAPI.js'
@@ -17,6 +17,7 @@ import { presentedChain } from '../../spiffe/tls.js'
 import { verifyX509Svid } from '../../spiffe/x509-svid.js'
 import { bundleFromMessage, dateFromUnixSeconds, entryFromMessage } from './convert.js'
 import type { AgentServerClient } from './server-api.js'
+import { codeOfStatus } from '../../common/grpc-status.js'
 
 /** The agent's own SVID, used as client certificate on every call but AttestAgent. */
 export interface AgentSvidCredentials {
@@ -101,21 +102,10 @@ export interface SignedJwtSvidResult {
 
 const DEFAULT_CALL_TIMEOUT_MS = 30_000
 
-const CODES: ReadonlyMap<status, ErrorCode> = new Map<status, ErrorCode>([
-  [status.INVALID_ARGUMENT, 'INVALID_ARGUMENT'],
-  [status.NOT_FOUND, 'NOT_FOUND'],
-  [status.ALREADY_EXISTS, 'ALREADY_EXISTS'],
-  [status.PERMISSION_DENIED, 'PERMISSION_DENIED'],
-  [status.UNAUTHENTICATED, 'UNAUTHENTICATED'],
-  [status.FAILED_PRECONDITION, 'FAILED_PRECONDITION'],
-  [status.UNAVAILABLE, 'UNAVAILABLE'],
-  [status.DEADLINE_EXCEEDED, 'UNAVAILABLE'],
-  [status.CANCELLED, 'UNAVAILABLE'],
-])
 
-/** A status from the server (or the channel) as a SteepleError with the same gRPC code. */
+/** A status from the server (or the channel) as a SteepleError with the domain code it stands for. */
 export function statusError(code: status, details: string, cause?: unknown): SteepleError {
-  return new SteepleError(CODES.get(code) ?? 'INTERNAL', code, details, cause === undefined ? undefined : { cause })
+  return new SteepleError(codeOfStatus(code), details, cause === undefined ? undefined : { cause })
 }
 
 function fromServiceError(err: unknown): SteepleError {

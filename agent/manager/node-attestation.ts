@@ -1,7 +1,6 @@
 import type { KeyObject } from 'node:crypto'
-import { status } from '@grpc/grpc-js'
 import { readFile } from 'node:fs/promises'
-import { ConfigError, SteepleError, errorMessage } from '../../common/errors.js'
+import { ConfigError, SteepleError, errorMessage, InternalError } from '../../common/errors.js'
 import type { Logger } from '../../common/logger.js'
 import type { AgentNodeAttestorPlugin } from '../../plugins/node-attestor/types.js'
 import type { LoadedPlugin } from '../../plugins/registry.js'
@@ -136,7 +135,7 @@ export class NodeBootstrap {
     // The SVID must chain to the bundle the server sent, and be the agent ID the server named.
     const svid = agentSvidFrom(outcome.svidChainDer, keys.privateKey, outcome.bundle)
     if (!svid.id.equals(outcome.agentId)) {
-      throw new SteepleError('INTERNAL', status.INTERNAL, `agent: the server issued an SVID for ${svid.id.toString()} but named ${outcome.agentId.toString()}`)
+      throw new InternalError(`agent: the server issued an SVID for ${svid.id.toString()} but named ${outcome.agentId.toString()}`)
     }
     // Stored before use: a crash right after attestation must not cost the (one-time) join token.
     await storage.saveBundle(outcome.bundle)

@@ -1,9 +1,11 @@
-import { status, type Metadata, type StatusObject } from '@grpc/grpc-js'
-import { SteepleError, errorMessage, toStatus, type ErrorCode } from '../../common/errors.js'
+import type { Metadata, StatusObject } from '@grpc/grpc-js'
+import { SteepleError, errorMessage, type ErrorCode } from '../../common/errors.js'
+import { toStatus } from '../../common/grpc-status.js'
 import type { Logger, LogLevel } from '../../common/logger.js'
 import type { SelectorSet } from '../../spiffe/selector.js'
 import { UNIX_PLUGIN_NAME } from '../../plugins/workload-attestor/unix/index.js'
 import { CallerChangedError, withLiveCaller, type CallerChange, type CallerInfo } from './peer/tracker.js'
+import { grpcStatusOf } from '../../common/grpc-status.js'
 
 /**
  * Who is calling the Workload API: the security header, the caller behind the connection and its
@@ -38,8 +40,8 @@ export interface AttestedCaller {
 export class WorkloadApiRefusal extends SteepleError {
   readonly logLevel: LogLevel
 
-  constructor(code: ErrorCode, grpcStatus: status, message: string, logLevel: LogLevel = 'info') {
-    super(code, grpcStatus, message)
+  constructor(code: ErrorCode, message: string, logLevel: LogLevel = 'info') {
+    super(code, message)
     this.logLevel = logLevel
   }
 }
@@ -51,13 +53,13 @@ export class WorkloadApiRefusal extends SteepleError {
 export function checkSecurityHeader(metadata: Metadata): void {
   const values = metadata.get(SECURITY_HEADER)
   if (values.length !== 1 || values[0] !== 'true') {
-    throw new WorkloadApiRefusal('INVALID_ARGUMENT', status.INVALID_ARGUMENT, 'security header missing from request')
+    throw new WorkloadApiRefusal('INVALID_ARGUMENT', 'security header missing from request')
   }
 }
 
 /** PERMISSION_DENIED "no identity issued": the caller matches no entry, or not the one asked for (WEP-13). */
 export function noIdentity(): WorkloadApiRefusal {
-  return new WorkloadApiRefusal('PERMISSION_DENIED', status.PERMISSION_DENIED, 'no identity issued')
+  return new WorkloadApiRefusal('PERMISSION_DENIED', 'no identity issued')
 }
 
 /**
@@ -70,17 +72,17 @@ export function noIdentity(): WorkloadApiRefusal {
  * (INTEROP-13). Logged at debug only: the reason is logged at warn, rate-limited, where it is known.
  */
 export function identityUnavailable(): WorkloadApiRefusal {
-  return new WorkloadApiRefusal('UNAVAILABLE', status.UNAVAILABLE, 'no identity available right now', 'debug')
+  return new WorkloadApiRefusal('UNAVAILABLE', 'no identity available right now', 'debug')
 }
 
 /** UNAVAILABLE "workload attestation failed"; the reason is in the log, never in the answer. */
 export function attestationFailed(): WorkloadApiRefusal {
-  return new WorkloadApiRefusal('UNAVAILABLE', status.UNAVAILABLE, 'workload attestation failed')
+  return new WorkloadApiRefusal('UNAVAILABLE', 'workload attestation failed')
 }
 
 /** UNAVAILABLE while the agent has no SVID or bundle of its own yet (WEP-12); clients retry. */
 export function notReady(): WorkloadApiRefusal {
-  return new WorkloadApiRefusal('UNAVAILABLE', status.UNAVAILABLE, 'agent is not ready', 'debug')
+  return new WorkloadApiRefusal('UNAVAILABLE', 'agent is not ready', 'debug')
 }
 
 /**
@@ -90,7 +92,7 @@ export function notReady(): WorkloadApiRefusal {
 export function workloadApiStatus(err: unknown, log: Logger): Partial<StatusObject> {
   if (err instanceof WorkloadApiRefusal) {
     log[err.logLevel]('Request refused', { code: err.code, err: err.message })
-    return { code: err.grpcStatus, details: err.message }
+    return { code: grpcStatusOf(err), details: err.message }
   }
   return toStatus(err, log)
 }

@@ -15,6 +15,7 @@ import { claimsStruct } from './claims.js'
 import { firstPerHint, jwtBundlesResponse } from './responses.js'
 import type { CallContext } from './service.js'
 import type { StreamState } from './stream.js'
+import { grpcStatusOf } from '../../common/grpc-status.js'
 
 /** Entries in creation order (then id), one per SPIFFE ID: the first is the default identity. */
 function identitiesInOrder(entries: readonly AgentEntry[]): AgentEntry[] {
@@ -62,7 +63,7 @@ export async function fetchJwtSvids(request: JWTSVIDRequest__Output, ctx: CallCo
     tokens = await Promise.all(entries.map((entry) => cache.fetchJwtSvid(entry, audience)))
   } catch (err) {
     // The entry went away between matching and signing: the caller has no such identity now.
-    if (err instanceof SteepleError && (err.grpcStatus === status.PERMISSION_DENIED || err.grpcStatus === status.NOT_FOUND)) {
+    if (err instanceof SteepleError && (grpcStatusOf(err) === status.PERMISSION_DENIED || grpcStatusOf(err) === status.NOT_FOUND)) {
       caller.log.info('JWT-SVID not issued', { reason: err.message })
       throw noIdentity()
     }

@@ -4,7 +4,7 @@ import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import * as grpc from '@grpc/grpc-js'
 import { afterEach, describe, expect, it } from 'vitest'
-import { SteepleError } from '../../common/errors.js'
+import { InternalError } from '../../common/errors.js'
 import { protoPath } from '../../proto/load.js'
 import { parseTrustDomain } from '../../spiffe/id.js'
 import { verifyX509Svid } from '../../spiffe/x509-svid.js'
@@ -122,7 +122,7 @@ describe('status codes', () => {
   it('a failing attestor gives UNAVAILABLE "workload attestation failed"; the reason is only in the log, with pid and uid', async () => {
     const h = await harness()
     h.beforeAttest = async () => {
-      throw new SteepleError('INTERNAL', grpc.status.INTERNAL, 'workloadattestor(unix): cannot read /proc/1234/status')
+      throw new InternalError('workloadattestor(unix): cannot read /proc/1234/status')
     }
     for (const [method, request] of ALL_METHODS.slice(0, 5)) {
       const result = await rawCall(h.raw(), method, request, headerMetadata('true'))

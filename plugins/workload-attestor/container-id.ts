@@ -1,7 +1,6 @@
-import { status } from '@grpc/grpc-js'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { InvalidArgumentError, NotFoundError, SteepleError } from '../../common/errors.js'
+import { InvalidArgumentError, NotFoundError, SteepleError, InternalError } from '../../common/errors.js'
 
 /**
  * Where a process sits among containers, read from its cgroup paths: the container ID and, for a
@@ -129,5 +128,5 @@ export async function readCgroupContainerInfo(pid: number, procRoot = '/proc', r
 }
 
 function internal(message: string, cause?: unknown): SteepleError {
-  return new SteepleError('INTERNAL', status.INTERNAL, message, cause === undefined ? undefined : { cause })
+  return new InternalError(message, cause === undefined ? undefined : { cause })
 }

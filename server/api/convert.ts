@@ -81,10 +81,10 @@ export function bundleFromMessage(message: Bundle__Output): Bundle {
  * @throws InvalidArgumentError `<field>: …` when it is missing, malformed or not self-signed.
  */
 export function csrFromField(bytes: Buffer | undefined, field = 'csr'): CertificateRequest {
-  if (bytes === undefined || bytes.length === 0) throw new InvalidArgumentError(`${field}: a PKCS#10 certificate request (DER) is required`)
+  if (bytes === undefined || bytes.length === 0) throw InvalidArgumentError.forField(field, `a PKCS#10 certificate request (DER) is required`)
   try {
     return parseCsr(new Uint8Array(bytes))
   } catch (err) {
-    throw new InvalidArgumentError(`${field}: ${errorMessage(err)}`, { cause: err })
+    throw InvalidArgumentError.forField(field, `${errorMessage(err)}`, { cause: err })
   }
 }

@@ -196,7 +196,7 @@ export class NodeAttestationService {
 /** Errors of a node attestor carry its name (`nodeattestor(x509pop): …`), as the plugin contract asks of the host. */
 function prefixed(name: string, err: unknown): unknown {
   if (err instanceof SteepleError) {
-    return new SteepleError(err.code, err.grpcStatus, `nodeattestor(${name}): ${err.message}`, { cause: err })
+    return new SteepleError(err.code, `nodeattestor(${name}): ${err.message}`, { cause: err })
   }
   if (err instanceof SpiffeError) return new InvalidArgumentError(`nodeattestor(${name}): ${err.message}`, { cause: err })
   return err

@@ -53,7 +53,7 @@ function controlName(code: number): string {
 }
 
 function fail(field: string, rule: string): never {
-  throw new InvalidArgumentError(`${field}: ${rule}`)
+  throw InvalidArgumentError.forField(field, `${rule}`)
 }
 
 /**

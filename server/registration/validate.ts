@@ -93,7 +93,7 @@ export const ENTRY_FIELDS: ReadonlySet<string> = new Set([
 ])
 
 function fail(field: string, rule: string): never {
-  throw new InvalidArgumentError(`${field}: ${rule}`)
+  throw InvalidArgumentError.forField(field, `${rule}`)
 }
 
 function messageOf(err: unknown): string {

@@ -25,6 +25,7 @@ import { parseAndValidateJwtSvid } from '../../spiffe/jwt-svid.js'
 import { certificatesToPem } from '../../spiffe/pem.js'
 import { verifyX509Svid } from '../../spiffe/x509-svid.js'
 import { NodeCa, SyncRecorder, expectStatus, ids, within, writeServerConfig } from './agent-api-helpers.js'
+import { grpcStatusOf } from '../../common/grpc-status.js'
 
 const TD = 'example.org'
 const SERVER_ID = `spiffe://${TD}/steeple/server`
@@ -360,7 +361,7 @@ describe('agent API: authorized entries and SVIDs', () => {
       { entryId: 'no-such-entry', csrDer: createCsr(key) },
       { entryId: mine.id, csrDer: Buffer.from('garbage') },
     ])
-    expect(results.map((r) => (r.ok ? 'OK' : status[r.error.grpcStatus]))).toEqual(['OK', 'PERMISSION_DENIED', 'PERMISSION_DENIED', 'INVALID_ARGUMENT'])
+    expect(results.map((r) => (r.ok ? 'OK' : status[grpcStatusOf(r.error)]))).toEqual(['OK', 'PERMISSION_DENIED', 'PERMISSION_DENIED', 'INVALID_ARGUMENT'])
     const ok = results[0]!
     if (!ok.ok) throw ok.error
     expect(ok.spiffeId.toString()).toBe(`spiffe://${TD}/batch/mine`)
@@ -408,7 +409,7 @@ describe('agent API: authorized entries and SVIDs', () => {
       { entryId: 'e'.repeat(10_000), csrDer: createCsr(key) },
       { entryId: mine.id, csrDer: createCsr(key) },
     ])
-    expect(results.map((r) => (r.ok ? 'OK' : `${status[r.error.grpcStatus]} ${r.error.message}`))).toEqual([
+    expect(results.map((r) => (r.ok ? 'OK' : `${status[grpcStatusOf(r.error)]} ${r.error.message}`))).toEqual([
       `INVALID_ARGUMENT params[0].entry_id: must not contain control characters (NUL at byte ${mine.id.length})`,
       'INVALID_ARGUMENT params[1].entry_id: must not be longer than 255 bytes (got 10000)',
       'OK',

@@ -15,6 +15,7 @@ import { parseSpiffeBundle } from '../../spiffe/bundle-codec.js'
 import { parseTrustDomain } from '../../spiffe/id.js'
 import { ServerProcess, inPool, jsonOf, removeTempDirs, runCli, tempDir, type CommandResult } from './server-cli-helpers.js'
 import type { EntryJson } from '../../server/cli/entry-input.js'
+import { grpcStatusOf } from '../../common/grpc-status.js'
 
 /**
  * steeple-server as operators use it: real `steeple-server run` processes on temp directories,
@@ -369,7 +370,7 @@ describe('steeple-server through its CLI: entries, agents, bad input, crashes', 
 
       const reused = await reuse.attest('join_token', await session(), createCsr(key)).catch((e: unknown) => e)
       expect(reused).toBeInstanceOf(SteepleError)
-      expect((reused as SteepleError).grpcStatus).toBe(status.PERMISSION_DENIED)
+      expect(grpcStatusOf((reused as SteepleError))).toBe(status.PERMISSION_DENIED)
       expect((reused as SteepleError).message).toMatch(/join token is unknown, already used or expired/)
 
       const signed = await client.batchNewX509Svid([
@@ -379,7 +380,7 @@ describe('steeple-server through its CLI: entries, agents, bad input, crashes', 
       expect(signed[0]).toMatchObject({ ok: true })
       expect(signed[0]!.ok && signed[0]!.spiffeId.toString()).toBe(`spiffe://${TD}/agents/inside`)
       expect(signed[1]).toMatchObject({ ok: false })
-      expect(!signed[1]!.ok && signed[1]!.error.grpcStatus).toBe(status.PERMISSION_DENIED)
+      expect(!signed[1]!.ok && grpcStatusOf(signed[1]!.error)).toBe(status.PERMISSION_DENIED)
     } finally {
       client.close()
       reuse.close()

@@ -1,6 +1,7 @@
 import { status } from '@grpc/grpc-js'
 import { describe, expect, it } from 'vitest'
 import { UnavailableError } from '../../../common/errors.js'
+import { grpcStatusOf } from '../../../common/grpc-status.js'
 import type { ProcessInspector, ProcessView } from './process.js'
 import { CallerChangedError, PeerTracker, withLiveCaller, type PidfdOps } from './tracker.js'
 
@@ -116,7 +117,8 @@ describe('PeerTracker', () => {
       thrown = err
     }
     expect(thrown).toBeInstanceOf(UnavailableError)
-    expect(thrown).toMatchObject({ code: 'UNAVAILABLE', grpcStatus: status.UNAVAILABLE, message: 'workloadapi: caller exited' })
+    expect(thrown).toMatchObject({ code: 'UNAVAILABLE', message: 'workloadapi: caller exited' })
+    expect(grpcStatusOf(thrown as UnavailableError)).toBe(status.UNAVAILABLE)
   })
 })
 
@@ -174,7 +176,8 @@ describe('a caller that changed since it connected (exec after connect)', () => 
       thrown = err
     }
     expect(thrown).toBeInstanceOf(CallerChangedError)
-    expect(thrown).toMatchObject({ code: 'PERMISSION_DENIED', grpcStatus: status.PERMISSION_DENIED })
+    expect(thrown).toMatchObject({ code: 'PERMISSION_DENIED' })
+    expect(grpcStatusOf(thrown as CallerChangedError)).toBe(status.PERMISSION_DENIED)
     expect((thrown as Error).message).toContain(named)
   })
 

@@ -13,6 +13,7 @@ import { MemoryDataStore } from '../../../test/fakes/memory-data-store.js'
 import type { JoinToken, JoinTokenStore } from '../../data-store/types.js'
 import { PluginCatalog, type PluginHost } from '../../registry.js'
 import type { AgentNodeAttestor, ServerNodeAttestor } from '../types.js'
+import { grpcStatusOf } from '../../../common/grpc-status.js'
 import {
   JoinTokenAgentPlugin,
   JoinTokenServerAttestor,
@@ -193,7 +194,7 @@ describe('join_token server', () => {
     await ds.close()
     const err = await attest(server, generateJoinToken().token).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(SteepleError)
-    expect((err as SteepleError).grpcStatus).toBe(status.UNAVAILABLE)
+    expect(grpcStatusOf((err as SteepleError))).toBe(status.UNAVAILABLE)
   })
 })
 

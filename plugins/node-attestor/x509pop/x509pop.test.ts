@@ -23,6 +23,7 @@ import {
   x509popServerConfigSchema,
 } from './index.js'
 import { decodeAnswer, decodeChallenge, encodeAnswer, encodeChallenge, encodePayload, signedMessage } from './protocol.js'
+import { grpcStatusOf } from '../../../common/grpc-status.js'
 
 x509.cryptoProvider.set(webcrypto)
 
@@ -397,7 +398,7 @@ describe('x509pop server', () => {
         return new Uint8Array()
       }, ctx),
     )
-    expect(err.grpcStatus).toBe(code)
+    expect(grpcStatusOf(err)).toBe(code)
     expect(err.message).toMatch(message)
     // The chain is judged before the agent is asked to sign anything.
     expect(challenged).toBe(false)
@@ -411,7 +412,7 @@ describe('x509pop server', () => {
     const agent = await issue({ subject: 'CN=n', issuer: loop[0]! })
     const started = Date.now()
     const err = await refusal(attestWith(await serverTrusting([p.root]), session([agent, ...loop]), ctx))
-    expect(err.grpcStatus).toBe(status.PERMISSION_DENIED)
+    expect(grpcStatusOf(err)).toBe(status.PERMISSION_DENIED)
     expect(err.message).toBe('agent certificate chain needs too many signature checks to verify')
     expect(Date.now() - started).toBeLessThan(5000)
   })
@@ -434,7 +435,7 @@ describe('x509pop server', () => {
   it('refuses a signature made with another key', async () => {
     const p = await pki()
     const err = await refusal(attestWith(await serverTrusting([p.root]), session([p.agent, p.intermediate], p.agentP384.privateKey), ctx))
-    expect(err.grpcStatus).toBe(status.PERMISSION_DENIED)
+    expect(grpcStatusOf(err)).toBe(status.PERMISSION_DENIED)
     expect(err.message).toMatch(/^proof of possession failed/)
   })
 
@@ -448,7 +449,7 @@ describe('x509pop server', () => {
         return encodeAnswer({ nonce, signature })
       }, ctx),
     )
-    expect(err.grpcStatus).toBe(status.PERMISSION_DENIED)
+    expect(grpcStatusOf(err)).toBe(status.PERMISSION_DENIED)
   })
 
   it('refuses the answer of an earlier session to a new challenge (challenge replay)', async () => {
@@ -457,7 +458,7 @@ describe('x509pop server', () => {
     const earlier = newTranscript()
     await attestWith(server, session([p.agent, p.intermediate]), ctx, earlier)
     const err = await refusal(server.attest(earlier.payload, async () => earlier.answers[0]!, ctx))
-    expect(err.grpcStatus).toBe(status.PERMISSION_DENIED)
+    expect(grpcStatusOf(err)).toBe(status.PERMISSION_DENIED)
     expect(err.message).toMatch(/^proof of possession failed/)
   })
 

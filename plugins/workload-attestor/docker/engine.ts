@@ -1,6 +1,5 @@
-import { status } from '@grpc/grpc-js'
 import { request } from 'node:http'
-import { FailedPreconditionError, SteepleError, UnavailableError } from '../../../common/errors.js'
+import { FailedPreconditionError, UnavailableError, InternalError } from '../../../common/errors.js'
 import { abortedError } from '../types.js'
 
 /** What the attestor reads from the Engine API's container inspect reply. */
@@ -118,11 +117,11 @@ export async function inspectContainer(
   }
   if (reply.statusCode >= 500) throw new UnavailableError(`container engine at ${socketPath} failed to inspect container ${short} (HTTP ${reply.statusCode})`)
   if (reply.statusCode !== 200) {
-    throw new SteepleError('INTERNAL', status.INTERNAL, `container engine at ${socketPath} refused to inspect container ${short} (HTTP ${reply.statusCode})`)
+    throw new InternalError(`container engine at ${socketPath} refused to inspect container ${short} (HTTP ${reply.statusCode})`)
   }
   const details = parseInspectReply(reply.body)
   if (details === undefined) {
-    throw new SteepleError('INTERNAL', status.INTERNAL, `container engine at ${socketPath} sent a malformed inspect reply for container ${short}`)
+    throw new InternalError(`container engine at ${socketPath} sent a malformed inspect reply for container ${short}`)
   }
   return details
 }

@@ -1,6 +1,5 @@
-import { status } from '@grpc/grpc-js'
 import { join } from 'node:path'
-import { FailedPreconditionError, InvalidArgumentError, NotFoundError, SteepleError } from '../../../common/errors.js'
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError, SteepleError, InternalError } from '../../../common/errors.js'
 import * as s from '../../../common/schema.js'
 import { throwIfAborted, type WorkloadAttestor } from '../types.js'
 import { ExecutableDigests, SizeLimitExceeded } from './digest.js'
@@ -28,7 +27,7 @@ export interface ProcStatusIds {
 }
 
 function internal(message: string, cause?: unknown): SteepleError {
-  return new SteepleError('INTERNAL', status.INTERNAL, message, cause === undefined ? undefined : { cause })
+  return new InternalError(message, cause === undefined ? undefined : { cause })
 }
 
 function parseIds(value: string): number[] | undefined {

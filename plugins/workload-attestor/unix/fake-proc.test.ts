@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { NotFoundError, SteepleError, UnavailableError } from '../../../common/errors.js'
 import { UnixAttestor, nodeUnixFs, parseIdNames, parseProcStatus, type UnixFs } from './index.js'
+import { grpcStatusOf } from '../../../common/grpc-status.js'
 
 const PID = 4242
 
@@ -164,7 +165,7 @@ describe('unix attestor on a fake /proc', () => {
       },
     }
     const err = await failure(attestor({}, denied).attest(PID, signal))
-    expect(err.grpcStatus).toBe(status.INTERNAL)
+    expect(grpcStatusOf(err)).toBe(status.INTERNAL)
     expect(err.message).toBe('cannot read the user database')
   })
 
@@ -182,7 +183,7 @@ describe('unix attestor on a fake /proc', () => {
   ])('a status with %s fails', async (_title, lines, message) => {
     await writeStatus(lines)
     const err = await failure(attestor().attest(PID, signal))
-    expect(err.grpcStatus).toBe(status.INTERNAL)
+    expect(grpcStatusOf(err)).toBe(status.INTERNAL)
     expect(err.message).toBe(message)
   })
 
@@ -219,7 +220,7 @@ describe('unix attestor on a fake /proc', () => {
       },
     }
     const err = await failure(attestor({ discover_workload_path: true }, denied).attest(PID, signal))
-    expect(err.grpcStatus).toBe(status.INTERNAL)
+    expect(grpcStatusOf(err)).toBe(status.INTERNAL)
     expect(err.message).toBe(`no permission to read the executable path of process ${PID} (run the agent as root or as the workload's user)`)
   })
 

@@ -1,5 +1,4 @@
-import { status } from '@grpc/grpc-js'
-import { SteepleError } from '../../../common/errors.js'
+import { SteepleError, InternalError } from '../../../common/errors.js'
 import { errnoCode, identityKey, type UnixFs } from './hooks.js'
 
 /**
@@ -83,6 +82,6 @@ export class IdNameFile {
   }
 
   #readError(cause: unknown): SteepleError {
-    return new SteepleError('INTERNAL', status.INTERNAL, `cannot read the ${this.#what}`, { cause })
+    return new InternalError(`cannot read the ${this.#what}`, { cause })
   }
 }

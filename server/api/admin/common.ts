@@ -30,17 +30,17 @@ export function recordAudit(ctx: AdminContext, events: readonly AuditEvent[]): P
  */
 export function workloadIdField(ctx: AdminContext, value: string, field: string): SpiffeId {
   const td = ctx.core.config.trustDomain
-  if (value === '') throw new InvalidArgumentError(`${field}: is required`)
+  if (value === '') throw InvalidArgumentError.forField(field, `is required`)
   let id: SpiffeId
   try {
     id = parseSpiffeId(value)
   } catch (err) {
-    throw new InvalidArgumentError(`${field}: ${errorMessage(err)}`, { cause: err })
+    throw InvalidArgumentError.forField(field, `${errorMessage(err)}`, { cause: err })
   }
   checkText(value, field, LIMITS.spiffeIdBytes)
-  if (!id.memberOf(td)) throw new InvalidArgumentError(`${field}: must be in trust domain "${td.name}", not "${id.trustDomain.name}"`)
-  if (id.isRoot) throw new InvalidArgumentError(`${field}: must have a non-root path`)
-  if (isReservedId(id, td)) throw new InvalidArgumentError(`${field}: path "${id.path}" is reserved for the server and agents`)
+  if (!id.memberOf(td)) throw InvalidArgumentError.forField(field, `must be in trust domain "${td.name}", not "${id.trustDomain.name}"`)
+  if (id.isRoot) throw InvalidArgumentError.forField(field, `must have a non-root path`)
+  if (isReservedId(id, td)) throw InvalidArgumentError.forField(field, `path "${id.path}" is reserved for the server and agents`)
   return id
 }
 
@@ -51,7 +51,7 @@ export function workloadIdField(ctx: AdminContext, value: string, field: string)
 export function ttlField(value: number, field: string, fallback: number, max = 2 ** 31 - 1): number {
   if (value === 0) return fallback
   if (!Number.isSafeInteger(value) || value < 0 || value > max) {
-    throw new InvalidArgumentError(`${field}: must be a whole number of seconds between 1 and ${max} (0 = the server default)`)
+    throw InvalidArgumentError.forField(field, `must be a whole number of seconds between 1 and ${max} (0 = the server default)`)
   }
   return value
 }

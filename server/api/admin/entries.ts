@@ -12,6 +12,7 @@ import type { EntryResult } from '../../registration/service.js'
 import type { EntryFilterInput, EntryInput } from '../../registration/validate.js'
 import { entryToMessage } from '../convert.js'
 import type { AdminContext } from './common.js'
+import { grpcStatusOf } from '../../../common/grpc-status.js'
 
 /** Most items one create, update or delete call may carry. */
 export const MAX_ENTRY_BATCH = 10_000
@@ -54,8 +55,8 @@ function filterFromRequest(r: ListEntriesRequest__Output): EntryFilterInput {
 }
 
 function checkBatch(size: number, field: string): void {
-  if (size === 0) throw new InvalidArgumentError(`${field}: at least one item is required`)
-  if (size > MAX_ENTRY_BATCH) throw new InvalidArgumentError(`${field}: at most ${MAX_ENTRY_BATCH} items per call, got ${size}`)
+  if (size === 0) throw InvalidArgumentError.forField(field, `at least one item is required`)
+  if (size > MAX_ENTRY_BATCH) throw InvalidArgumentError.forField(field, `at most ${MAX_ENTRY_BATCH} items per call, got ${size}`)
 }
 
 async function toResults(ctx: AdminContext, results: readonly EntryResult[]): Promise<EntryResults> {
@@ -63,7 +64,7 @@ async function toResults(ctx: AdminContext, results: readonly EntryResult[]): Pr
     results: results.map((r) =>
       r.status === 'ok'
         ? { index: r.index, status: { code: 0, message: 'OK' }, entry: entryToMessage(r.entry) }
-        : { index: r.index, status: { code: r.error.grpcStatus, message: r.error.message } },
+        : { index: r.index, status: { code: grpcStatusOf(r.error), message: r.error.message } },
     ),
   }
 }

@@ -1,6 +1,7 @@
 import type * as grpc from '@grpc/grpc-js'
 import { status } from '@grpc/grpc-js'
-import { InvalidArgumentError, PermissionDeniedError, toStatus } from '../../../common/errors.js'
+import { InvalidArgumentError, PermissionDeniedError } from '../../../common/errors.js'
+import { toStatus } from '../../../common/grpc-status.js'
 import type { Logger } from '../../../common/logger.js'
 import type { RegistrationEntry } from '../../../plugins/data-store/types.js'
 import type { BatchNewX509SVIDRequest__Output } from '../../../proto/generated/steeple/agent/v1/BatchNewX509SVIDRequest.js'
