@@ -6,7 +6,7 @@ import { closeAll, type LoadedPlugin, type PluginHost } from '../plugins/registr
 import { WorkloadAttestorHost } from './attestor/workload.js'
 import { agentCatalog } from './catalog.js'
 import type { AgentConfig } from './config.js'
-import { AgentManager, type ManagerTiming } from './manager/manager.js'
+import { AgentManager, type ManagerTiming } from './manager/index.js'
 import { startWorkloadApi, type RunningWorkloadApi } from './workload-api/server.js'
 
 /** How long shutdown may take before the process gives up on a clean exit. */

@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ConfigError } from '../common/errors.js'
+import { builtInKeyCases, expectUnknownKey } from '../test/config-keys.js'
+import { agentCatalog } from './catalog.js'
 import { loadAgentConfig } from './config.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'steeple-agent-config-'))
@@ -83,6 +85,17 @@ describe('agent config', () => {
   ])('refuses bad config %#, naming the key and the rule', (text, message) => {
     expect(() => loadAgentConfig({ config: configFile(text) })).toThrow(ConfigError)
     expect(() => loadAgentConfig({ config: configFile(text) })).toThrow(message)
+  })
+
+  // Each plugin section is checked by the plugin's schema when the catalog loads it; the host
+  // callback comes after that check, so no plugin is created here.
+  it.each(builtInKeyCases('agent', 'WorkloadAttestor', 'unix'))('refuses the key %s at %j, naming the key path', async (_key, text, path) => {
+    await expectUnknownKey(async () => {
+      const config = loadAgentConfig({ config: configFile(text) })
+      await agentCatalog().load('WorkloadAttestor', config.plugins['WorkloadAttestor']!, () => {
+        throw new Error('the plugin section was accepted')
+      })
+    }, path)
   })
 
   it('refuses an empty --join-token', () => {

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import type { Socket } from 'node:net'
-import { fileURLToPath } from 'node:url'
+import { sourcePath } from './source-path.js'
 
 /** What the kernel recorded about the process that called connect() on a Unix socket. */
 export interface PeerCredentials {
@@ -37,7 +37,7 @@ export interface PeercredAddon {
 }
 
 /** Where `npm install` (node-gyp, binding.gyp target `steeple_peercred`) puts the addon. */
-export const PEERCRED_ADDON_PATH = fileURLToPath(new URL('../build/Release/steeple_peercred.node', import.meta.url))
+export const PEERCRED_ADDON_PATH = sourcePath(import.meta.url, '../build/Release/steeple_peercred.node')
 
 const loaded = new Map<string, PeercredAddon>()
 

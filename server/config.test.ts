@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ConfigError } from '../common/errors.js'
+import { builtInKeyCases, expectUnknownKey } from '../test/config-keys.js'
+import { serverCatalog } from './catalog.js'
 import { loadServerConfig, SERVER_DEFAULTS } from './config.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'steeple-config-'))
@@ -93,6 +95,17 @@ describe('server config', () => {
     }
     expect(thrown).toBeInstanceOf(ConfigError)
     expect((thrown as Error).message).toMatch(message)
+  })
+
+  // Each plugin section is checked by the plugin's schema when the catalog loads it; the host
+  // callback comes after that check, so no plugin is created here.
+  it.each(builtInKeyCases('server', 'KeyManager', 'disk'))('refuses the key %s at %j, naming the key path', async (_key, text, path) => {
+    await expectUnknownKey(async () => {
+      const config = loadServerConfig({ config: configFile(text) })
+      await serverCatalog().load('KeyManager', config.plugins['KeyManager']!, () => {
+        throw new Error('the plugin section was accepted')
+      })
+    }, path)
   })
 
   it('names a missing config file', () => {

@@ -1,7 +1,8 @@
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Logger } from '../common/logger.js'
-import { withBatchedAudit } from './audit-batch.js'
+import { withBatchedAudit } from './store/audit-batch.js'
+import { CacheWakeup, withCacheWakeup } from './store/cache-wakeup.js'
 import type { DataStore } from '../plugins/data-store/types.js'
 import type { KeyManager } from '../plugins/key-manager/types.js'
 import type { ServerNodeAttestor, ServerNodeAttestorHost } from '../plugins/node-attestor/types.js'
@@ -27,6 +28,11 @@ export interface ServerCore {
   readonly cache: AuthorizedEntryCache
   /** Node attestors by name (`join_token`, `x509pop`). */
   readonly nodeAttestors: ReadonlyMap<string, ServerNodeAttestor>
+  /**
+   * Resolves once the entry cache has applied every write made so far (the store wakes it after
+   * each), so an API can answer when agents' sync streams already carry its change. Never rejects.
+   */
+  changesApplied(): Promise<void>
   /** Closes plugins in reverse order. */
   close(): Promise<void>
 }
@@ -51,8 +57,10 @@ export async function buildServerCore(config: ServerConfig, options: BuildServer
   const opened: unknown[] = []
   try {
     const [storePlugin] = await catalog.load('DataStore', config.plugins['DataStore'] ?? {}, hostFor('DataStore'))
-    // Audit appends from concurrent calls share one commit (see audit-batch.ts).
-    const store = withBatchedAudit(storePlugin!.instance)
+    // Audit appends from concurrent calls share one commit (store/audit-batch.ts); committed
+    // writes wake the entry cache (store/cache-wakeup.ts).
+    const wakeup = new CacheWakeup(log.child({ component: 'entry-cache' }))
+    const store = withCacheWakeup(withBatchedAudit(storePlugin!.instance), wakeup)
     opened.push(store)
     const [kmPlugin] = await catalog.load('KeyManager', config.plugins['KeyManager'] ?? {}, hostFor('KeyManager'))
     const keyManager = kmPlugin!.instance
@@ -77,18 +85,8 @@ export async function buildServerCore(config: ServerConfig, options: BuildServer
     })
     await ca.init()
     const cache = await AuthorizedEntryCache.load({ store, trustDomain: config.trustDomain, clock, log: log.child({ component: 'entry-cache' }) })
-    const cacheLog = log.child({ component: 'entry-cache' })
-    const registration = new RegistrationService({
-      store,
-      trustDomain: config.trustDomain,
-      log: log.child({ component: 'registration' }),
-      clock,
-      // Apply the change to the cache at once, so sync streams push it to agents within
-      // milliseconds instead of at the next poll.
-      onWrite: () => {
-        cache.applyEvents().catch((err: unknown) => cacheLog.warn('Applying entry changes failed', { err: String(err) }))
-      },
-    })
+    wakeup.attach(cache)
+    const registration = new RegistrationService({ store, trustDomain: config.trustDomain, log: log.child({ component: 'registration' }), clock })
     return {
       config,
       log,
@@ -99,6 +97,7 @@ export async function buildServerCore(config: ServerConfig, options: BuildServer
       registration,
       cache,
       nodeAttestors: new Map(attestors.map((a) => [a.name, a.instance])),
+      changesApplied: () => wakeup.settled(),
       close: async () => {
         cache.stopPolling()
         await closeAll(opened, log)

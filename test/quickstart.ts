@@ -3,7 +3,6 @@
 // through the Workload API with the project's client, verifies both, and keeps the two processes
 // running until Ctrl-C (with --once it stops them and exits 0 after the checks). Re-running on the
 // same ./.steeple reuses the agent's stored identity and the existing entry.
-import 'reflect-metadata'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { createWriteStream, existsSync, type WriteStream } from 'node:fs'

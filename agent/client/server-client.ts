@@ -16,6 +16,7 @@ import { certificatesToPem } from '../../spiffe/pem.js'
 import { presentedChain } from '../../spiffe/tls.js'
 import { verifyX509Svid } from '../../spiffe/x509-svid.js'
 import { bundleFromMessage, dateFromUnixSeconds, entryFromMessage } from './convert.js'
+import type { AgentServerClient } from './server-api.js'
 
 /** The agent's own SVID, used as client certificate on every call but AttestAgent. */
 export interface AgentSvidCredentials {
@@ -128,9 +129,10 @@ function fromServiceError(err: unknown): SteepleError {
  * The agent's client of the server's agent API (`steeple.agent.v1.AgentAPI`). The server is
  * authenticated as an X509-SVID for exactly `spiffe://<td>/steeple/server` chaining to the agent's
  * trust bundle (not by host name); the agent authenticates with its SVID. Credentials are fixed per
- * channel, so {@link setBundle} and {@link setSvid} start new channels for later calls.
+ * channel, so {@link setBundle} and {@link setSvid} start new channels for later calls. Implements
+ * the narrow interfaces of server-api.ts that the parts of the agent's manager each take.
  */
-export class ServerClient {
+export class ServerClient implements AgentServerClient {
   readonly #o: ServerClientOptions
   readonly #serverId: SpiffeId
   readonly #Client: grpc.ServiceClientConstructor

@@ -6,12 +6,10 @@ export {
 } from './authorized-cache.js'
 export { agentId, agentIdPrefix, isAgentId, isReservedId, isServerId, serverId } from './ids.js'
 export { RegistrationService, type EntryResult, type RegistrationServiceOptions } from './service.js'
+export { LIMITS, checkAudience, checkCount, checkText, type Limit } from './limits.js'
 export {
-  MAX_DESCRIPTION_BYTES,
-  MAX_ENTRY_ID_BYTES,
-  MAX_HINT_BYTES,
-  MAX_OWNER_BYTES,
   MAX_TTL_SECONDS,
+  validateDnsNames,
   validateEntryFilter,
   validateEntryId,
   validateEntryUpdate,

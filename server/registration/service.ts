@@ -28,11 +28,6 @@ export interface RegistrationServiceOptions {
   readonly maxX509SvidTtlSeconds?: number
   /** Upper bound of an entry's `jwt_svid_ttl`; the int32 maximum when absent. */
   readonly maxJwtSvidTtlSeconds?: number
-  /**
-   * Called after every committed write, so the authorized-entry cache can read the new change
-   * events at once instead of at its next poll.
-   */
-  readonly onWrite?: () => void
 }
 
 /**
@@ -50,7 +45,6 @@ export class RegistrationService {
   readonly #clock: () => Date
   readonly #maxX509: number | undefined
   readonly #maxJwt: number | undefined
-  readonly #onWrite: (() => void) | undefined
 
   constructor(opts: RegistrationServiceOptions) {
     this.#store = opts.store
@@ -59,7 +53,6 @@ export class RegistrationService {
     this.#clock = opts.clock
     this.#maxX509 = opts.maxX509SvidTtlSeconds
     this.#maxJwt = opts.maxJwtSvidTtlSeconds
-    this.#onWrite = opts.onWrite
   }
 
   /**
@@ -150,7 +143,6 @@ export class RegistrationService {
         actor,
       })
       await this.#audit(action, actor, entry)
-      this.#notify()
     }
     return results
   }
@@ -183,15 +175,6 @@ export class RegistrationService {
       await this.#store.audit.append([event])
     } catch (err) {
       this.#log.error('Audit event not recorded', { action, actor, entryId: entry.id, err: errorMessage(err) })
-    }
-  }
-
-  #notify(): void {
-    if (this.#onWrite === undefined) return
-    try {
-      this.#onWrite()
-    } catch (err) {
-      this.#log.error('Write listener failed', { err: errorMessage(err) })
     }
   }
 }

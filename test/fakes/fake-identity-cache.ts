@@ -29,10 +29,11 @@ export class FakeAuthority {
   readonly jwtKey: JwtSvidSigningKey
   readonly bundle: Bundle
 
-  constructor(trustDomain: TrustDomain, caTtlSeconds = 3600) {
+  /** `now`: the CA's start (a fake clock's reading, so what it signs at that clock chains to it). */
+  constructor(trustDomain: TrustDomain, caTtlSeconds = 3600, now?: Date) {
     this.trustDomain = trustDomain
     const caKeys = generateKeyPair('ec-p256')
-    this.ca = createSelfSignedCa({ trustDomain, privateKey: caKeys.privateKey, ttlSeconds: caTtlSeconds })
+    this.ca = createSelfSignedCa({ trustDomain, privateKey: caKeys.privateKey, ttlSeconds: caTtlSeconds, ...(now !== undefined && { now }) })
     const jwtKeys = generateKeyPair('ec-p256')
     this.jwtKey = { kid: randomUUID().replaceAll('-', ''), privateKey: jwtKeys.privateKey }
     this.bundle = new Bundle(trustDomain, {

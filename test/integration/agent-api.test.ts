@@ -399,6 +399,31 @@ describe('agent API: authorized entries and SVIDs', () => {
     expect(JSON.stringify(audit[0])).not.toContain(jwt.token)
   })
 
+  it('agent requests: malformed entry IDs and audiences beyond the limits are INVALID_ARGUMENT, per item, and nothing is signed for them', async () => {
+    const agent = await attestJoinToken()
+    const mine = await createEntry({ spiffe_id: `spiffe://${TD}/limits/mine`, parent_id: agent.agentId.toString(), selectors: ['unix:uid:3101'] })
+    const key = newKey()
+    const results = await agent.client.batchNewX509Svid([
+      { entryId: `${mine.id}\0`, csrDer: createCsr(key) },
+      { entryId: 'e'.repeat(10_000), csrDer: createCsr(key) },
+      { entryId: mine.id, csrDer: createCsr(key) },
+    ])
+    expect(results.map((r) => (r.ok ? 'OK' : `${status[r.error.grpcStatus]} ${r.error.message}`))).toEqual([
+      `INVALID_ARGUMENT params[0].entry_id: must not contain control characters (NUL at byte ${mine.id.length})`,
+      'INVALID_ARGUMENT params[1].entry_id: must not be longer than 255 bytes (got 10000)',
+      'OK',
+    ])
+    await expectStatus(agent.client.newJwtSvid(mine.id, Array.from({ length: 10_000 }, (_, i) => `aud-${i}`)), status.INVALID_ARGUMENT, /^audience: at most 32 audience values \(got 10000\)$/)
+    await expectStatus(agent.client.newJwtSvid(mine.id, ['db', 'x'.repeat(1025)]), status.INVALID_ARGUMENT, /^audience\[1\]: must not be longer than 1024 bytes \(got 1025\)$/)
+    await expectStatus(agent.client.newJwtSvid(mine.id, ['db\0']), status.INVALID_ARGUMENT, /^audience\[0\]: must not contain control characters \(NUL at byte 2\)$/)
+    const [x509, jwt] = await Promise.all([
+      core.store.audit.list({ action: 'svid.x509.sign', actor: agent.agentId.toString() }),
+      core.store.audit.list({ action: 'svid.jwt.sign', actor: agent.agentId.toString() }),
+    ])
+    expect(x509.map((a) => a.entryId)).toEqual([mine.id])
+    expect(jwt).toEqual([])
+  })
+
   it('node alias entries (parent = server ID, selectors of the node) authorize their children', async () => {
     const agent = await attestWith('x509pop', new X509PopAgentSession(await nodeCa.issue('node-alias')))
     const alias = await createEntry({ spiffe_id: `spiffe://${TD}/nodes/web`, parent_id: SERVER_ID, selectors: ['x509pop:subject:cn:node-alias'] })

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import * as grpc from '@grpc/grpc-js'
@@ -13,6 +13,7 @@ import { parseTrustDomain } from '../../spiffe/id.js'
 import { WorkloadApiClient } from '../../spiffe/workload/client.js'
 import type { X509Context } from '../../spiffe/workload/decode.js'
 import { decodeCertificate } from '../../spiffe/x509-certificate.js'
+import { OPENSSL_TEXT, withKeyOffCurve } from '../../spiffe/testdata/damaged-bundles.js'
 import { AGENT_BIN, NOBODY_CAN_RUN_CLI, agentCli, deploy, waitFor, type Deployment } from './agent-helpers.js'
 import { jsonOf, runCommand } from './server-cli-helpers.js'
 
@@ -237,6 +238,24 @@ describe('bad bootstrap is refused with the reason', () => {
     const result = await agentCli(['run', '--data-dir', join(d.root, 'untrusting'), '--server-port', '1'], { env: { STEEPLE_JOIN_TOKEN: 'x' } })
     expect(result.code).not.toBe(0)
     expect(result.stderr).toMatch(/trust_bundle_path \(--trust-bundle FILE\).*insecure_bootstrap \(--insecure-bootstrap\)/s)
+  })
+
+  it('a stored bundle file that is damaged: exits 1 naming the file, the member and the rule, never OpenSSL\'s text', async () => {
+    // The bundle this deployment's agent stored, copied to a new data directory with the key of
+    // its first CA certificate pushed off the curve.
+    const stored = JSON.parse(await readFile(join(d.root, 'agent', 'bundle.spiffe.json'), 'utf8')) as { keys: { use?: string; x5c?: string[] }[] }
+    const index = stored.keys.findIndex((key) => key.use === 'x509-svid')
+    const x5c = stored.keys[index]!.x5c!
+    x5c[0] = withKeyOffCurve(Buffer.from(x5c[0]!, 'base64')).toString('base64')
+    const dataDir = join(d.root, 'damaged-store')
+    await mkdir(dataDir)
+    const path = join(dataDir, 'bundle.spiffe.json')
+    await writeFile(path, JSON.stringify(stored), { mode: 0o600 })
+    const port = d.server.agentApiAddress.slice(d.server.agentApiAddress.lastIndexOf(':') + 1)
+    const result = await agentCli(['run', '--data-dir', dataDir, '--server-port', port, '--socket-path', join(d.root, 'damaged-store.sock')], { timeoutMs: 20_000 })
+    expect(result.code, result.stderr).toBe(1)
+    expect(result.stderr).toContain(`${path} is not a SPIFFE bundle of example.org: spiffebundle: keys[${index}].x5c[0]: certificate must hold a well-formed public key`)
+    expect(result.stderr).not.toMatch(OPENSSL_TEXT)
   })
 
   it('a used join token: exits non-zero with PERMISSION_DENIED', async () => {

@@ -5,6 +5,7 @@ import { parseSpiffeId, type SpiffeId } from '../../../spiffe/id.js'
 import type { ServerCore } from '../../core.js'
 import type { HealthChecker } from '../../health.js'
 import { isReservedId } from '../../registration/ids.js'
+import { LIMITS, checkText } from '../../registration/limits.js'
 
 /** What every admin handler works with. */
 export interface AdminContext {
@@ -29,21 +30,9 @@ export async function recordAudit(ctx: AdminContext, events: readonly AuditEvent
 }
 
 /**
- * Applies the change events of our own writes to the entry cache before answering, so agents'
- * sync streams carry the change by the time the operator sees the result. Never rejects: the
- * cache also polls, so a failure here only delays the push.
- */
-export async function applyChanges(ctx: AdminContext): Promise<void> {
-  try {
-    await ctx.core.cache.applyEvents()
-  } catch (err) {
-    ctx.log.warn('Cache update failed', { err: errorMessage(err) })
-  }
-}
-
-/**
  * A SPIFFE ID the server may issue to a workload: present, well-formed, in the server's trust
- * domain, with a path, and outside the paths reserved for the server and agents.
+ * domain, with a path, outside the paths reserved for the server and agents, and within
+ * {@link LIMITS.spiffeIdBytes}.
  * @throws InvalidArgumentError `<field>: …` naming the broken rule.
  */
 export function workloadIdField(ctx: AdminContext, value: string, field: string): SpiffeId {
@@ -55,6 +44,7 @@ export function workloadIdField(ctx: AdminContext, value: string, field: string)
   } catch (err) {
     throw new InvalidArgumentError(`${field}: ${errorMessage(err)}`, { cause: err })
   }
+  checkText(value, field, LIMITS.spiffeIdBytes)
   if (!id.memberOf(td)) throw new InvalidArgumentError(`${field}: must be in trust domain "${td.name}", not "${id.trustDomain.name}"`)
   if (id.isRoot) throw new InvalidArgumentError(`${field}: must have a non-root path`)
   if (isReservedId(id, td)) throw new InvalidArgumentError(`${field}: path "${id.path}" is reserved for the server and agents`)

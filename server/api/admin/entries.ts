@@ -11,7 +11,7 @@ import type { RegistrationEntry as EntryMessage, RegistrationEntry__Output } fro
 import type { EntryResult } from '../../registration/service.js'
 import type { EntryFilterInput, EntryInput } from '../../registration/validate.js'
 import { entryToMessage } from '../convert.js'
-import { applyChanges, type AdminContext } from './common.js'
+import type { AdminContext } from './common.js'
 
 /** Most items one create, update or delete call may carry. */
 export const MAX_ENTRY_BATCH = 10_000
@@ -59,7 +59,6 @@ function checkBatch(size: number, field: string): void {
 }
 
 async function toResults(ctx: AdminContext, results: readonly EntryResult[]): Promise<EntryResults> {
-  if (results.some((r) => r.status === 'ok')) await applyChanges(ctx)
   return {
     results: results.map((r) =>
       r.status === 'ok'

@@ -5,14 +5,11 @@ import type { MintX509SVIDRequest__Output } from '../../../proto/generated/steep
 import type { MintX509SVIDResponse } from '../../../proto/generated/steeple/admin/v1/MintX509SVIDResponse.js'
 import { SpiffeError } from '../../../spiffe/errors.js'
 import { parseCsr, type CertificateRequest, type MintedX509Svid } from '../../../spiffe/x509-mint.js'
+import { checkAudience } from '../../registration/limits.js'
+import { validateDnsNames } from '../../registration/validate.js'
 import { serialHex } from '../agent/index.js'
 import { unixSeconds } from '../convert.js'
 import { recordAudit, ttlField, workloadIdField, type AdminContext } from './common.js'
-
-/** Most audience values of one JWT-SVID. */
-export const MAX_AUDIENCE_VALUES = 32
-/** Most DNS names of one X.509-SVID. */
-export const MAX_DNS_NAMES = 100
 
 /**
  * MintX509SVID and MintJWTSVID: SVIDs for any workload ID of the trust domain, without a
@@ -28,7 +25,7 @@ export class MintHandlers {
 
   /**
    * Signs the CSR's public key (its names are ignored) for `spiffe_id`; the lifetime is `ttl` or
-   * the default, capped at the CA's.
+   * the default, capped at the CA's. DNS names follow the rules and limits of an entry's.
    * @throws InvalidArgumentError naming `spiffe_id`, `csr`, `ttl` or `dns_names`.
    */
   async x509(request: MintX509SVIDRequest__Output): Promise<MintX509SVIDResponse> {
@@ -36,12 +33,12 @@ export class MintHandlers {
     const spiffeId = workloadIdField(this.#ctx, request.spiffe_id, 'spiffe_id')
     const csr = csrField(request.csr)
     const ttlSeconds = ttlField(request.ttl, 'ttl', core.config.defaultX509SvidTtlSeconds)
-    if (request.dns_names.length > MAX_DNS_NAMES) throw new InvalidArgumentError(`dns_names: at most ${MAX_DNS_NAMES} names`)
+    const dnsNames = validateDnsNames(request.dns_names)
     let svid: MintedX509Svid
     try {
-      svid = core.ca.signX509Svid({ spiffeId, publicKey: csr.publicKey, ttlSeconds, dnsNames: request.dns_names })
+      svid = core.ca.signX509Svid({ spiffeId, publicKey: csr.publicKey, ttlSeconds, dnsNames })
     } catch (err) {
-      // The ID and TTL are checked above; what minting can still refuse is a DNS name or the key.
+      // The ID, TTL and DNS names are checked above; minting checks DNS names and the key again.
       if (err instanceof SpiffeError && err.code === 'INVALID_MINT_REQUEST') {
         const rule = errorMessage(err).replace(/^x509mint: /, '')
         if (/DNS name/.test(rule)) throw new InvalidArgumentError(`dns_names: ${rule}`, { cause: err })
@@ -57,7 +54,7 @@ export class MintHandlers {
         actor: this.#ctx.actor,
         subject: spiffeId.toString(),
         entryId: '',
-        details: { serial, notAfter: svid.notAfter.toISOString(), dnsNames: [...request.dns_names], via: 'admin mint' },
+        details: { serial, notAfter: svid.notAfter.toISOString(), dnsNames, via: 'admin mint' },
       },
     ])
     this.#ctx.log.info('X.509-SVID minted', { spiffeId: spiffeId.toString(), serial, notAfter: svid.notAfter.toISOString(), actor: this.#ctx.actor })
@@ -78,11 +75,7 @@ export class MintHandlers {
     const core = this.#ctx.core
     const spiffeId = workloadIdField(this.#ctx, request.spiffe_id, 'spiffe_id')
     const audience = request.audience
-    if (audience.length === 0) throw new InvalidArgumentError('audience: at least one value is required')
-    if (audience.length > MAX_AUDIENCE_VALUES) throw new InvalidArgumentError(`audience: at most ${MAX_AUDIENCE_VALUES} values`)
-    for (const [i, value] of audience.entries()) {
-      if (value === '') throw new InvalidArgumentError(`audience[${i}]: must not be empty`)
-    }
+    checkAudience(audience)
     const ttlSeconds = ttlField(request.ttl, 'ttl', core.config.defaultJwtSvidTtlSeconds)
     const jwt = core.ca.signJwtSvid({ spiffeId, audience, ttlSeconds })
     await recordAudit(this.#ctx, [

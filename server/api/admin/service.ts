@@ -1,3 +1,4 @@
+import type * as grpc from '@grpc/grpc-js'
 import { InvalidArgumentError, PermissionDeniedError } from '../../../common/errors.js'
 import type { AuditFilter } from '../../../plugins/data-store/types.js'
 import type { AdminAPIHandlers } from '../../../proto/generated/steeple/admin/v1/AdminAPI.js'
@@ -43,7 +44,8 @@ class CallHandlers {
 
 /**
  * The AdminAPI service implementation: every method goes through the one error-to-status boundary,
- * and is refused (PERMISSION_DENIED) unless its connection's caller is known.
+ * is refused (PERMISSION_DENIED) unless its connection's caller is known, and answers after the
+ * entry cache has applied its writes.
  */
 export function adminApiHandlers(options: AdminServiceOptions): AdminAPIHandlers {
   const { actorOf, ...shared } = options
@@ -53,30 +55,38 @@ export function adminApiHandlers(options: AdminServiceOptions): AdminAPIHandlers
     if (actor === undefined) throw new PermissionDeniedError('admin: the caller of this connection is not authorized')
     return new CallHandlers({ ...shared, actor })
   }
+  // Answers once the entry cache has applied what the call wrote, so agents' sync streams already
+  // carry the change when the operator sees the result.
+  const adminCall = <Req, Res>(method: string, handle: (call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>) =>
+    unaryHandler<Req, Res>(log, method, async (call) => {
+      const response = await handle(call)
+      await shared.core.changesApplied()
+      return response
+    })
   return {
-    CreateEntries: unaryHandler(log, 'CreateEntries', async (call) => of(call).entries.create(call.request)),
-    UpdateEntries: unaryHandler(log, 'UpdateEntries', async (call) => of(call).entries.update(call.request)),
-    DeleteEntries: unaryHandler(log, 'DeleteEntries', async (call) => of(call).entries.delete(call.request)),
-    GetEntry: unaryHandler(log, 'GetEntry', async (call) => of(call).entries.get(call.request)),
-    ListEntries: unaryHandler(log, 'ListEntries', async (call) => of(call).entries.list(call.request)),
-    CountEntries: unaryHandler(log, 'CountEntries', async (call) => of(call).entries.count(call.request)),
+    CreateEntries: adminCall('CreateEntries', async (call) => of(call).entries.create(call.request)),
+    UpdateEntries: adminCall('UpdateEntries', async (call) => of(call).entries.update(call.request)),
+    DeleteEntries: adminCall('DeleteEntries', async (call) => of(call).entries.delete(call.request)),
+    GetEntry: adminCall('GetEntry', async (call) => of(call).entries.get(call.request)),
+    ListEntries: adminCall('ListEntries', async (call) => of(call).entries.list(call.request)),
+    CountEntries: adminCall('CountEntries', async (call) => of(call).entries.count(call.request)),
 
-    ListAgents: unaryHandler(log, 'ListAgents', async (call) => of(call).agents.list(call.request)),
-    GetAgent: unaryHandler(log, 'GetAgent', async (call) => of(call).agents.get(call.request)),
-    EvictAgent: unaryHandler(log, 'EvictAgent', async (call) => of(call).agents.evict(call.request)),
-    BanAgent: unaryHandler(log, 'BanAgent', async (call) => of(call).agents.ban(call.request)),
-    CreateJoinToken: unaryHandler(log, 'CreateJoinToken', async (call) => of(call).agents.createJoinToken(call.request)),
+    ListAgents: adminCall('ListAgents', async (call) => of(call).agents.list(call.request)),
+    GetAgent: adminCall('GetAgent', async (call) => of(call).agents.get(call.request)),
+    EvictAgent: adminCall('EvictAgent', async (call) => of(call).agents.evict(call.request)),
+    BanAgent: adminCall('BanAgent', async (call) => of(call).agents.ban(call.request)),
+    CreateJoinToken: adminCall('CreateJoinToken', async (call) => of(call).agents.createJoinToken(call.request)),
 
-    GetBundle: unaryHandler(log, 'GetBundle', async (call) => of(call).bundles.get()),
-    ListFederatedBundles: unaryHandler(log, 'ListFederatedBundles', async (call) => of(call).bundles.listFederated()),
-    SetFederatedBundle: unaryHandler(log, 'SetFederatedBundle', async (call) => of(call).bundles.setFederated(call.request)),
-    DeleteFederatedBundle: unaryHandler(log, 'DeleteFederatedBundle', async (call) => of(call).bundles.deleteFederated(call.request)),
+    GetBundle: adminCall('GetBundle', async (call) => of(call).bundles.get()),
+    ListFederatedBundles: adminCall('ListFederatedBundles', async (call) => of(call).bundles.listFederated()),
+    SetFederatedBundle: adminCall('SetFederatedBundle', async (call) => of(call).bundles.setFederated(call.request)),
+    DeleteFederatedBundle: adminCall('DeleteFederatedBundle', async (call) => of(call).bundles.deleteFederated(call.request)),
 
-    MintX509SVID: unaryHandler(log, 'MintX509SVID', async (call) => of(call).mint.x509(call.request)),
-    MintJWTSVID: unaryHandler(log, 'MintJWTSVID', async (call) => of(call).mint.jwt(call.request)),
+    MintX509SVID: adminCall('MintX509SVID', async (call) => of(call).mint.x509(call.request)),
+    MintJWTSVID: adminCall('MintJWTSVID', async (call) => of(call).mint.jwt(call.request)),
 
-    ListAuditEvents: unaryHandler(log, 'ListAuditEvents', async (call) => listAuditEvents(of(call).ctx, call.request)),
-    Health: unaryHandler(log, 'Health', async (call) => health(of(call).ctx)),
+    ListAuditEvents: adminCall('ListAuditEvents', async (call) => listAuditEvents(of(call).ctx, call.request)),
+    Health: adminCall('Health', async (call) => health(of(call).ctx)),
   }
 }
 

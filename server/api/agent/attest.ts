@@ -21,7 +21,7 @@ import type { ServerCore } from '../../core.js'
 import { isAgentId, serverId } from '../../registration/ids.js'
 import { bundleToMessage, unixSeconds } from '../convert.js'
 import type { AgentAuthenticator } from './auth.js'
-import { applyCacheEvents, csrFromField, recordAudit, signAgentSvid } from './common.js'
+import { csrFromField, recordAudit, signAgentSvid } from './common.js'
 import type { NodeUpdater } from './nodes.js'
 
 /**
@@ -193,7 +193,7 @@ export class AttestService {
     }
     const node = existing === undefined ? await this.#createNode(record) : await this.#replaceNode(record)
     // The agent's next call is usually SyncAuthorized: the cache must know the node by then.
-    await applyCacheEvents(this.#core, this.#log)
+    await this.#core.changesApplied()
 
     await recordAudit(this.#core, this.#log, [
       {

@@ -40,7 +40,10 @@ export async function recordAudit(core: ServerCore, log: Logger, events: readonl
   }
 }
 
-/** Applies pending change events to the entry cache now (after our own writes); logs a failure, never rejects. */
+/**
+ * Catches the entry cache up with the store now (a reader that knows the store is ahead, e.g. a
+ * node the store has and the cache not yet); logs a failure, never rejects.
+ */
 export async function applyCacheEvents(core: ServerCore, log: Logger): Promise<void> {
   try {
     await core.cache.applyEvents()

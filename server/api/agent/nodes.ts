@@ -39,9 +39,7 @@ export class NodeUpdater {
       const next = change(node)
       if (next === undefined) return node
       try {
-        const stored = await this.#core.store.nodes.update(next)
-        this.#applyEvents()
-        return stored
+        return await this.#core.store.nodes.update(next)
       } catch (err) {
         if (err instanceof NotFoundError) return undefined
         throw err
@@ -71,9 +69,5 @@ export class NodeUpdater {
   /** Drops the remembered writes old enough not to matter, so the map does not grow with every agent ever seen. */
   #forgetOld(now: number): void {
     for (const [key, at] of this.#touched) if (now - at >= LAST_SEEN_INTERVAL_MS) this.#touched.delete(key)
-  }
-
-  #applyEvents(): void {
-    this.#core.cache.applyEvents().catch((err: unknown) => this.#log.warn('Cache update failed', { err: errorMessage(err) }))
   }
 }

@@ -12,6 +12,8 @@ import type { NewJWTSVIDRequest__Output } from '../../../proto/generated/steeple
 import type { NewJWTSVIDResponse } from '../../../proto/generated/steeple/agent/v1/NewJWTSVIDResponse.js'
 import type { SpiffeId } from '../../../spiffe/id.js'
 import type { ServerCore } from '../../core.js'
+import { checkAudience } from '../../registration/limits.js'
+import { validateEntryId } from '../../registration/validate.js'
 import { unixSeconds } from '../convert.js'
 import type { AgentAuthenticator } from './auth.js'
 import { serialHex } from './auth.js'
@@ -19,10 +21,6 @@ import { csrFromField, recordAudit } from './common.js'
 
 /** Most CSRs one BatchNewX509SVID call may carry. */
 export const MAX_BATCH_SIZE = 1000
-/** Most audience values of one JWT-SVID. */
-export const MAX_AUDIENCE_VALUES = 32
-/** Longest audience value (UTF-8 bytes). */
-export const MAX_AUDIENCE_BYTES = 1024
 
 /** What {@link SignService} works with. */
 export interface SignServiceOptions {
@@ -102,12 +100,7 @@ export class SignService {
     const peer = await this.#auth.authenticate(call)
     const entry = this.#authorizedEntry(peer.agentId, call.request.entry_id, 'entry_id')
     const audience = call.request.audience
-    if (audience.length === 0) throw new InvalidArgumentError('audience: at least one value is required')
-    if (audience.length > MAX_AUDIENCE_VALUES) throw new InvalidArgumentError(`audience: at most ${MAX_AUDIENCE_VALUES} values`)
-    for (const [i, value] of audience.entries()) {
-      if (value === '') throw new InvalidArgumentError(`audience[${i}]: must not be empty`)
-      if (Buffer.byteLength(value) > MAX_AUDIENCE_BYTES) throw new InvalidArgumentError(`audience[${i}]: must not be longer than ${MAX_AUDIENCE_BYTES} bytes`)
-    }
+    checkAudience(audience)
     const jwt = this.#core.ca.signJwtSvid({
       spiffeId: entry.spiffeId,
       audience,
@@ -139,8 +132,9 @@ export class SignService {
     }
   }
 
-  #authorizedEntry(agentId: SpiffeId, entryId: string, field: string): RegistrationEntry {
-    if (entryId === '') throw new InvalidArgumentError(`${field}: is required`)
+  #authorizedEntry(agentId: SpiffeId, value: string, field: string): RegistrationEntry {
+    // Checked like an entry's own ID, so no oversized or control-character ID reaches the logs.
+    const entryId = validateEntryId(value, field)
     const entry = this.#core.cache.authorizedEntry(agentId, entryId)
     if (entry === undefined) throw new PermissionDeniedError(`entry "${entryId}" is not authorized for agent ${agentId.toString()}`)
     return entry
