@@ -25,8 +25,14 @@ function request() {
 function attempt() {
   return new Promise((resolve) => {
     const socket = net.connect(socketPath)
-    socket.once('error', (err) => resolve({ connected: false, error: err.code }))
+    let connected = false
+    // Once connected, the call's end decides: a refused connection can also reset the socket, and
+    // that error may come before the call's result is handed back.
+    socket.on('error', (err) => {
+      if (!connected) resolve({ connected: false, error: err.code })
+    })
     socket.once('connect', async () => {
+      connected = true
       const session = sessionOver(socket)
       session.on('error', () => {})
       const { code, details, body } = await call(session, '/steeple.admin.v1.AdminAPI/MintJWTSVID', request(), { ignoreErrors: true })
