@@ -8,6 +8,8 @@ import type { KeyManager } from '../plugins/key-manager/types.js'
 import type { ServerNodeAttestor, ServerNodeAttestorHost } from '../plugins/node-attestor/types.js'
 import { closeAll, type PluginHost, type PluginKind } from '../plugins/registry.js'
 import { CaManager } from './ca/manager.js'
+import { OwnBundle } from './ca/own-bundle.js'
+import { SvidIssuer } from './issuance/issuer.js'
 import { serverCatalog } from './catalog.js'
 import type { ServerConfig } from './config.js'
 import { AuthorizedEntryCache, RegistrationService } from './registration/index.js'
@@ -24,6 +26,10 @@ export interface ServerCore {
   readonly store: DataStore
   readonly keyManager: KeyManager
   readonly ca: CaManager
+  /** The trust domain's own bundle: read it here, subscribe here to its changes. */
+  readonly ownBundle: OwnBundle
+  /** Signs every SVID the server issues, with the issuance policy and the audit record of each. */
+  readonly issuer: SvidIssuer
   readonly registration: RegistrationService
   readonly cache: AuthorizedEntryCache
   /** Node attestors by name (`join_token`, `x509pop`). */
@@ -42,7 +48,7 @@ export interface BuildServerCoreOptions {
   readonly clock?: () => Date
 }
 
-/** Loads plugins, initializes the CA (creating or resuming it) and loads the entry cache. */
+/** Loads plugins, initializes the CA (creating or resuming it), loads the entry cache and the own bundle. */
 export async function buildServerCore(config: ServerConfig, options: BuildServerCoreOptions): Promise<ServerCore> {
   const log = options.log
   const clock = options.clock ?? (() => new Date())
@@ -86,6 +92,15 @@ export async function buildServerCore(config: ServerConfig, options: BuildServer
     await ca.init()
     const cache = await AuthorizedEntryCache.load({ store, trustDomain: config.trustDomain, clock, log: log.child({ component: 'entry-cache' }) })
     wakeup.attach(cache)
+    const ownBundle = await OwnBundle.start({
+      trustDomain: config.trustDomain,
+      bundles: store.bundles,
+      ca,
+      changes: cache,
+      log: log.child({ component: 'own-bundle' }),
+    })
+    // Closed before the store it reads.
+    opened.push(ownBundle)
     const registration = new RegistrationService({ store, trustDomain: config.trustDomain, log: log.child({ component: 'registration' }), clock })
     return {
       config,
@@ -94,6 +109,14 @@ export async function buildServerCore(config: ServerConfig, options: BuildServer
       store,
       keyManager,
       ca,
+      issuer: new SvidIssuer({
+        signer: ca,
+        audit: store.audit,
+        defaults: { x509SvidTtlSeconds: config.defaultX509SvidTtlSeconds, jwtSvidTtlSeconds: config.defaultJwtSvidTtlSeconds },
+        clock,
+        log: log.child({ component: 'issuance' }),
+      }),
+      ownBundle,
       registration,
       cache,
       nodeAttestors: new Map(attestors.map((a) => [a.name, a.instance])),

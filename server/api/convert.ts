@@ -3,10 +3,11 @@ import type { Bundle__Output } from '../../proto/generated/steeple/common/v1/Bun
 import { bundleFromMessage as bundleFromProto, bundleToMessage } from '../../proto/bundle.js'
 import type { RegistrationEntry as EntryMessage } from '../../proto/generated/steeple/common/v1/RegistrationEntry.js'
 import type { Selector as SelectorMessage, Selector__Output } from '../../proto/generated/steeple/common/v1/Selector.js'
-import { InvalidArgumentError } from '../../common/errors.js'
+import { InvalidArgumentError, errorMessage } from '../../common/errors.js'
 import type { AttestedNode, RegistrationEntry } from '../../plugins/data-store/types.js'
 import type { Bundle } from '../../spiffe/bundle.js'
 import { selectorFromParts, type Selector } from '../../spiffe/selector.js'
+import { parseCsr, type CertificateRequest } from '../../spiffe/x509-mint.js'
 
 /** Unix seconds of a date (0 for none), as the protos carry times. */
 export function unixSeconds(date: Date | undefined): number {
@@ -72,5 +73,18 @@ export function bundleFromMessage(message: Bundle__Output): Bundle {
     return bundleFromProto(message)
   } catch (err) {
     throw new InvalidArgumentError(`bundle: ${(err as Error).message}`, { cause: err })
+  }
+}
+
+/**
+ * Parses a CSR field of a request. Only its public key is used; its names are ignored.
+ * @throws InvalidArgumentError `<field>: …` when it is missing, malformed or not self-signed.
+ */
+export function csrFromField(bytes: Buffer | undefined, field = 'csr'): CertificateRequest {
+  if (bytes === undefined || bytes.length === 0) throw new InvalidArgumentError(`${field}: a PKCS#10 certificate request (DER) is required`)
+  try {
+    return parseCsr(new Uint8Array(bytes))
+  } catch (err) {
+    throw new InvalidArgumentError(`${field}: ${errorMessage(err)}`, { cause: err })
   }
 }

@@ -326,7 +326,7 @@ describe.each(STORES)('RegistrationService on %s', (_name, makeStore) => {
       })
       const [result] = await noAudit.createEntries([entryInput('a')], ACTOR)
       expect(await store.entries.get(ok(result).id)).toBeDefined()
-      expect(logLines).toContainEqual(expect.objectContaining({ level: 'error', msg: 'Audit event not recorded', entryId: ok(result).id }))
+      expect(logLines).toContainEqual(expect.objectContaining({ level: 'error', msg: 'Audit events not recorded', entryIds: [ok(result).id] }))
     })
   })
 })

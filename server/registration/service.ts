@@ -3,6 +3,7 @@ import { InvalidArgumentError, NotFoundError, SteepleError, errorMessage } from 
 import type { Logger } from '../../common/logger.js'
 import type { AuditEvent, DataStore, Page, PageOf, RegistrationEntry } from '../../plugins/data-store/types.js'
 import type { TrustDomain } from '../../spiffe/id.js'
+import { recordAudit } from '../store/record-audit.js'
 import {
   validateEntryFilter,
   validateEntryId,
@@ -171,11 +172,7 @@ export class RegistrationService {
         revisionNumber: entry.revisionNumber,
       },
     }
-    try {
-      await this.#store.audit.append([event])
-    } catch (err) {
-      this.#log.error('Audit event not recorded', { action, actor, entryId: entry.id, err: errorMessage(err) })
-    }
+    await recordAudit(this.#store.audit, this.#log, [event])
   }
 }
 

@@ -47,7 +47,7 @@ async function newClient(opts: { insecureBootstrap?: boolean; address?: string }
   const client = new ServerClient({
     address: opts.address ?? address,
     trustDomain: core.config.trustDomain,
-    ...(opts.insecureBootstrap === true ? { insecureBootstrap: true } : { bundle: await core.ca.bundle() }),
+    ...(opts.insecureBootstrap === true ? { insecureBootstrap: true } : { bundle: core.ownBundle.current() }),
     callTimeoutMs: 10_000,
   })
   clients.push(client)
@@ -209,7 +209,7 @@ describe('agent API: attestation', () => {
     const agent = await attestJoinToken()
     const key = newKey()
     const renewed = await agent.client.renew(createCsr(key))
-    expect(verifyX509Svid(renewed.svidChainDer, await core.ca.bundle()).id.toString()).toBe(agent.agentId.toString())
+    expect(verifyX509Svid(renewed.svidChainDer, core.ownBundle.current()).id.toString()).toBe(agent.agentId.toString())
     let node = (await core.store.nodes.get(agent.agentId))!
     expect(node.newCertSerial).not.toBe('')
 
@@ -238,7 +238,7 @@ describe('agent API: transport security', () => {
       })
       socket.on('error', reject)
     })
-    expect(verifyX509Svid(chain, await core.ca.bundle()).id.toString()).toBe(SERVER_ID)
+    expect(verifyX509Svid(chain, core.ownBundle.current()).id.toString()).toBe(SERVER_ID)
     expect(chain[0]!.equals(api.serverSvidChain()[0]!)).toBe(true)
   })
 
@@ -367,7 +367,7 @@ describe('agent API: authorized entries and SVIDs', () => {
     const lifetime = ok.expiresAt.getTime() - Date.now()
     expect(lifetime).toBeGreaterThan(500_000)
     expect(lifetime).toBeLessThanOrEqual(600_000)
-    const bundle = await core.ca.bundle()
+    const bundle = core.ownBundle.current()
     expect(verifyX509Svid(ok.svidChainDer, bundle).id.toString()).toBe(`spiffe://${TD}/batch/mine`)
 
     // Standard tooling agrees.
@@ -391,7 +391,7 @@ describe('agent API: authorized entries and SVIDs', () => {
     const theirs = await createEntry({ spiffe_id: `spiffe://${TD}/jwt/theirs`, parent_id: `spiffe://${TD}/elsewhere`, selectors: ['unix:uid:3002'] })
     const jwt = await agent.client.newJwtSvid(mine.id, ['db'])
     expect(jwt.spiffeId.toString()).toBe(`spiffe://${TD}/jwt/mine`)
-    expect(parseAndValidateJwtSvid(jwt.token, await core.ca.bundle(), 'db').id.toString()).toBe(`spiffe://${TD}/jwt/mine`)
+    expect(parseAndValidateJwtSvid(jwt.token, core.ownBundle.current(), 'db').id.toString()).toBe(`spiffe://${TD}/jwt/mine`)
     await expectStatus(agent.client.newJwtSvid(theirs.id, ['db']), status.PERMISSION_DENIED, /is not authorized/)
     await expectStatus(agent.client.newJwtSvid(mine.id, []), status.INVALID_ARGUMENT, /^audience: /)
     const audit = await core.store.audit.list({ action: 'svid.jwt.sign', actor: agent.agentId.toString() })

@@ -182,7 +182,7 @@ describe('admin API calls', () => {
   })
 
   it('refuses to delete a federated bundle entries federate with', async () => {
-    const ownPem = Buffer.from((await core.ca.bundle()).x509Authorities.map((der) => `-----BEGIN CERTIFICATE-----\n${Buffer.from(der).toString('base64')}\n-----END CERTIFICATE-----\n`).join(''))
+    const ownPem = Buffer.from(core.ownBundle.current().x509Authorities.map((der) => `-----BEGIN CERTIFICATE-----\n${Buffer.from(der).toString('base64')}\n-----END CERTIFICATE-----\n`).join(''))
     const set = await client.call('SetFederatedBundle', { trust_domain: 'partner.test', data: ownPem, format: 'pem' })
     expect(set).toMatchObject({ trust_domain: 'partner.test', sequence_number: '1' })
     await client.call('CreateEntries', {
@@ -206,7 +206,7 @@ describe('admin API calls', () => {
   })
 
   it('SetFederatedBundle refuses PEM whose certificate key is off its curve: INVALID_ARGUMENT naming the certificate', async () => {
-    const der = (await core.ca.bundle()).x509Authorities[0]!
+    const der = core.ownBundle.current().x509Authorities[0]!
     const pem = Buffer.from(certificatesToPem([withKeyOffCurve(der)]))
     expect(await statusOf(client.call('SetFederatedBundle', { trust_domain: 'damaged.test', data: pem, format: 'pem' }))).toEqual({
       code: status.INVALID_ARGUMENT,

@@ -25,7 +25,7 @@ export class BundleHandlers {
 
   /** The server's own trust domain bundle, as published. */
   async get(): Promise<BundleMessage> {
-    return bundleToMessage(await this.#ctx.core.ca.bundle())
+    return bundleToMessage(this.#ctx.core.ownBundle.current())
   }
 
   /** Every bundle of another trust domain, by trust domain name. */

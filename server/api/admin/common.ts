@@ -6,6 +6,7 @@ import type { ServerCore } from '../../core.js'
 import type { HealthChecker } from '../../health.js'
 import { isReservedId } from '../../registration/ids.js'
 import { LIMITS, checkText } from '../../registration/limits.js'
+import { recordAudit as recordAuditEvents } from '../../store/record-audit.js'
 
 /** What every admin handler works with. */
 export interface AdminContext {
@@ -16,17 +17,9 @@ export interface AdminContext {
   readonly health: HealthChecker
 }
 
-/**
- * Appends audit events. An append that fails cannot undo the write it describes, so it is logged
- * loudly and the call still succeeds (as the registration service does).
- */
-export async function recordAudit(ctx: AdminContext, events: readonly AuditEvent[]): Promise<void> {
-  if (events.length === 0) return
-  try {
-    await ctx.core.store.audit.append(events)
-  } catch (err) {
-    ctx.log.error('Audit events not recorded', { actions: [...new Set(events.map((e) => e.action))], err: errorMessage(err) })
-  }
+/** Appends audit events with the admin API's logger (see {@link recordAuditEvents}). Never rejects. */
+export function recordAudit(ctx: AdminContext, events: readonly AuditEvent[]): Promise<void> {
+  return recordAuditEvents(ctx.core.store.audit, ctx.log, events)
 }
 
 /**

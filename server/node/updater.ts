@@ -1,8 +1,8 @@
-import { NotFoundError, errorMessage } from '../../../common/errors.js'
-import type { Logger } from '../../../common/logger.js'
-import type { AttestedNode } from '../../../plugins/data-store/types.js'
-import type { SpiffeId } from '../../../spiffe/id.js'
-import type { ServerCore } from '../../core.js'
+import { NotFoundError, errorMessage } from '../../common/errors.js'
+import type { Logger } from '../../common/logger.js'
+import type { AttestedNode } from '../../plugins/data-store/types.js'
+import type { SpiffeId } from '../../spiffe/id.js'
+import type { ServerCore } from '../core.js'
 
 /** How often at most an agent's `lastSeenAt` is written. */
 export const LAST_SEEN_INTERVAL_MS = 60_000
@@ -12,7 +12,7 @@ type NodeRecord = Omit<AttestedNode, 'createdAt'>
 /**
  * Read-modify-write of attested node records, serialized per agent within this server: the store
  * replaces whole records, so two concurrent changes (a renewal and a lastSeenAt touch) would
- * otherwise undo each other. After each write the entry cache applies the change event at once.
+ * otherwise undo each other. (The store wakes the entry cache after each write.)
  */
 export class NodeUpdater {
   readonly #core: ServerCore
