@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { InvalidArgumentError } from '../../common/errors.js'
 import { parseTrustDomain } from '../../spiffe/id.js'
+import { emptyEntryFields } from '../../test/fixtures/entries.js'
 import { LIMITS } from './limits.js'
 import {
   validateDnsNames,
@@ -52,19 +53,7 @@ describe('validateNewEntry', () => {
     expect(entry.spiffeId.toString()).toBe('spiffe://example.org/web')
     expect(entry.parentId.toString()).toBe(AGENT)
     expect(entry.selectors.map(String)).toEqual(['unix:uid:1000'])
-    expect(entry).toMatchObject({
-      x509SvidTtlSeconds: 0,
-      jwtSvidTtlSeconds: 0,
-      dnsNames: [],
-      federatesWith: [],
-      admin: false,
-      downstream: false,
-      expiresAt: undefined,
-      hint: '',
-      storeSvid: false,
-      owner: '',
-      description: '',
-    })
+    expect(entry).toMatchObject(emptyEntryFields())
     expect('id' in entry).toBe(false)
   })
 

@@ -15,6 +15,8 @@ import { ServerProcess, jsonOf } from './server-cli-helpers.js'
  */
 const IS_ROOT = process.getuid?.() === 0
 const ADMIN_CALL = fileURLToPath(new URL('./testdata/admin-call.mjs', import.meta.url))
+/** The script's one import. */
+const RAW_GRPC = fileURLToPath(new URL('./testdata/raw-grpc.mjs', import.meta.url))
 
 interface RaceSummary {
   attempts: number
@@ -39,6 +41,7 @@ describe.skipIf(!IS_ROOT)('admin socket against another uid (needs root: runs th
     await chmod(root, 0o755)
     script = join(root, 'admin-call.mjs')
     await copyFile(ADMIN_CALL, script)
+    await copyFile(RAW_GRPC, join(root, 'raw-grpc.mjs'))
   })
 
   afterAll(async () => {

@@ -19,6 +19,8 @@ const IS_ROOT = process.getuid?.() === 0
 const PYTHON = '/usr/bin/python3'
 const ATTACKER = fileURLToPath(new URL('./testdata/exec-after-connect.py', import.meta.url))
 const ATTACKER_CHILD = fileURLToPath(new URL('./testdata/exec-after-connect-child.mjs', import.meta.url))
+/** The child's one import. */
+const RAW_GRPC = fileURLToPath(new URL('./testdata/raw-grpc.mjs', import.meta.url))
 
 interface CallResult {
   phase: 'before' | 'after'
@@ -39,7 +41,7 @@ describe.skipIf(!IS_ROOT)('exec after connect (needs root: runs the attacker as 
     d = await deploy({ prefix: 'steeple-exec-after-connect-', agentConfigPath: configPath })
     // Everything the attacker runs lives in the deployment's directory (0755), so the test works
     // from a checkout that uid 65534 cannot read.
-    for (const script of [ATTACKER, ATTACKER_CHILD]) await copyFile(script, join(d.root, script.slice(script.lastIndexOf('/') + 1)))
+    for (const script of [ATTACKER, ATTACKER_CHILD, RAW_GRPC]) await copyFile(script, join(d.root, script.slice(script.lastIndexOf('/') + 1)))
     setuidSleep = join(d.root, 'setuid-sleep')
     await copyFile('/bin/sleep', setuidSleep)
     await chown(setuidSleep, 0, 0)

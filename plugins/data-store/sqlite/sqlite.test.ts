@@ -10,6 +10,7 @@ import Database from 'better-sqlite3'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createLogger, silentLogger } from '../../../common/logger.js'
 import { runDataStoreSuite } from '../../../test/conformance/data-store-suite.js'
+import { buildEntry } from '../../../test/fixtures/entries.js'
 import { Bundle } from '../../../spiffe/bundle.js'
 import { parseSpiffeId, parseTrustDomain } from '../../../spiffe/id.js'
 import { parseSelector } from '../../../spiffe/selector.js'
@@ -68,23 +69,12 @@ runDataStoreSuite('sqlite (:memory:)', async ({ clock }) => {
 })
 
 function entry(n: number, fields: Partial<NewRegistrationEntry> = {}): NewRegistrationEntry {
-  return {
+  return buildEntry({
     spiffeId: parseSpiffeId(`spiffe://example.org/w/${n}`),
     parentId: parseSpiffeId('spiffe://example.org/agent/1'),
     selectors: [parseSelector(`unix:uid:${n}`)],
-    x509SvidTtlSeconds: 0,
-    jwtSvidTtlSeconds: 0,
-    dnsNames: [],
-    federatesWith: [],
-    admin: false,
-    downstream: false,
-    expiresAt: undefined,
-    hint: '',
-    storeSvid: false,
-    owner: '',
-    description: '',
     ...fields,
-  }
+  })
 }
 
 async function open(opts: Partial<SqliteDataStoreOptions> = {}): Promise<{ store: SqliteDataStore; path: string }> {

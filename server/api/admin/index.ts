@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js'
+import { shutdownGracefully } from '../../../common/grpc-shutdown.js'
 import type { Logger } from '../../../common/logger.js'
 import { loadAdminApi } from '../../../proto/load.js'
 import type { ServerCore } from '../../core.js'
@@ -62,17 +63,9 @@ export async function startAdminApi(core: ServerCore, options: AdminApiOptions):
     socketPath,
     close: () =>
       (closing ??= (async () => {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(() => {
-            log.warn('Admin calls still running at shutdown were cut off', { graceMs: SHUTDOWN_GRACE_MS })
-            server.forceShutdown()
-            resolve()
-          }, SHUTDOWN_GRACE_MS)
-          server.tryShutdown(() => {
-            clearTimeout(timer)
-            resolve()
-          })
-        })
+        if ((await shutdownGracefully(server, SHUTDOWN_GRACE_MS)) === 'cut-off') {
+          log.warn('Admin calls still running at shutdown were cut off', { graceMs: SHUTDOWN_GRACE_MS })
+        }
         await listening.close()
         log.info('Admin API stopped')
       })()),

@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js'
+import { shutdownGracefully } from '../../../common/grpc-shutdown.js'
 import type { Logger } from '../../../common/logger.js'
 import { loadAgentApi } from '../../../proto/load.js'
 import type { ServerCore } from '../../core.js'
@@ -93,16 +94,7 @@ export async function startAgentApi(core: ServerCore, opts: AgentApiOptions = {}
       (closing ??= (async () => {
         core.cache.stopPolling()
         sync.close()
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(() => {
-            server.forceShutdown()
-            resolve()
-          }, SHUTDOWN_GRACE_MS)
-          server.tryShutdown(() => {
-            clearTimeout(timer)
-            resolve()
-          })
-        })
+        await shutdownGracefully(server, SHUTDOWN_GRACE_MS)
         tls.stop()
         log.info('Agent API stopped')
       })()),

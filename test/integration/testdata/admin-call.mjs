@@ -1,13 +1,14 @@
-// An unprivileged user's attempt on the server's admin socket, in plain Node (no dependencies, so
-// it runs from a directory the checkout's node_modules are not readable from). It calls
-// MintJWTSVID for spiffe://example.org/stolen (audience "attacker") over hand-written HTTP/2.
+// An unprivileged user's attempt on the server's admin socket, in plain Node (no dependencies but
+// raw-grpc.mjs, which the test copies next to it, so it runs from a directory the checkout's
+// node_modules are not readable from). It calls MintJWTSVID for spiffe://example.org/stolen
+// (audience "attacker") over hand-written HTTP/2.
 //   node admin-call.mjs once SOCKET        one call; prints {code, details, minted}
 //   node admin-call.mjs race SOCKET STOP   prints "started", then tries to connect and call again
 //                                          and again until the file STOP exists (60 s at most);
 //                                          prints {attempts, connected, minted, codes}
 import { existsSync } from 'node:fs'
-import * as http2 from 'node:http2'
 import * as net from 'node:net'
+import { call, frame, sessionOver } from './raw-grpc.mjs'
 
 const [mode, socketPath, stopFile] = process.argv.slice(2)
 
@@ -17,45 +18,26 @@ function request() {
     const bytes = Buffer.from(text)
     return Buffer.concat([Buffer.from([(number << 3) | 2, bytes.length]), bytes])
   }
-  const body = Buffer.concat([field(1, 'spiffe://example.org/stolen'), field(2, 'attacker')])
-  const header = Buffer.alloc(5)
-  header.writeUInt32BE(body.length, 1)
-  return Buffer.concat([header, body])
+  return frame(Buffer.concat([field(1, 'spiffe://example.org/stolen'), field(2, 'attacker')]))
 }
 
 /** Resolves {connected, code, details, minted}; never rejects. */
 function attempt() {
   return new Promise((resolve) => {
     const socket = net.connect(socketPath)
-    socket.once('error', (err) => resolve({ connected: false, error: err.code }))
-    socket.once('connect', () => {
-      const session = http2.connect('http://localhost', { createConnection: () => socket })
+    let connected = false
+    // Once connected, the call's end decides: a refused connection can also reset the socket, and
+    // that error may come before the call's result is handed back.
+    socket.on('error', (err) => {
+      if (!connected) resolve({ connected: false, error: err.code })
+    })
+    socket.once('connect', async () => {
+      connected = true
+      const session = sessionOver(socket)
       session.on('error', () => {})
-      const stream = session.request({
-        ':method': 'POST',
-        ':path': '/steeple.admin.v1.AdminAPI/MintJWTSVID',
-        'content-type': 'application/grpc',
-        te: 'trailers',
-      })
-      let code
-      let details
-      const chunks = []
-      const onStatus = (headers) => {
-        if (headers['grpc-status'] !== undefined) {
-          code = Number(headers['grpc-status'])
-          details = decodeURIComponent(String(headers['grpc-message'] ?? ''))
-        }
-      }
-      stream.on('response', onStatus)
-      stream.on('trailers', onStatus)
-      stream.on('data', (chunk) => chunks.push(chunk))
-      stream.on('error', () => {})
-      stream.on('close', () => {
-        const minted = Buffer.concat(chunks).toString('latin1').includes('eyJ')
-        session.destroy()
-        resolve({ connected: true, code: code ?? null, details, minted })
-      })
-      stream.end(request())
+      const { code, details, body } = await call(session, '/steeple.admin.v1.AdminAPI/MintJWTSVID', request(), { ignoreErrors: true })
+      session.destroy()
+      resolve({ connected: true, code: code ?? null, details, minted: body.toString('latin1').includes('eyJ') })
     })
   })
 }

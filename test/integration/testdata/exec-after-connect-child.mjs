@@ -2,48 +2,18 @@
 // made (fd from argv). One call, then "ready" on stdout (the parent then executes another
 // program), then it waits until /proc/<parent>/comm shows that program and calls again. Prints
 // {phase, code, details, spiffeIds} per call on stderr (the attacker's stdout), one JSON line each.
-// Usage: node exec-after-connect-child.mjs FD COMM
+// Usage: node exec-after-connect-child.mjs FD COMM (raw-grpc.mjs next to it: the test copies both)
 import { readFileSync } from 'node:fs'
-import * as http2 from 'node:http2'
 import * as net from 'node:net'
+import { call, frame, sessionOver, WORKLOAD_HEADERS } from './raw-grpc.mjs'
 
 const [fd, comm] = process.argv.slice(2)
-const socket = new net.Socket({ fd: Number(fd), readable: true, writable: true })
-const session = http2.connect('http://localhost', { createConnection: () => socket })
+const session = sessionOver(new net.Socket({ fd: Number(fd), readable: true, writable: true }))
 
-function fetchX509(phase) {
-  return new Promise((resolve) => {
-    const stream = session.request({
-      ':method': 'POST',
-      ':path': '/SpiffeWorkloadAPI/FetchX509SVID',
-      'content-type': 'application/grpc',
-      te: 'trailers',
-      'workload.spiffe.io': 'true',
-    })
-    let code
-    let details
-    const chunks = []
-    const onStatus = (headers) => {
-      if (headers['grpc-status'] !== undefined) {
-        code = Number(headers['grpc-status'])
-        details = decodeURIComponent(String(headers['grpc-message'] ?? ''))
-      }
-    }
-    const done = () => {
-      const spiffeIds = svidIds(Buffer.concat(chunks))
-      process.stderr.write(JSON.stringify({ phase, code: code ?? 0, details, spiffeIds }) + '\n')
-      resolve()
-    }
-    stream.on('response', onStatus)
-    stream.on('trailers', onStatus)
-    stream.on('data', (chunk) => {
-      chunks.push(chunk)
-      // A stream stays open: the first message is the answer.
-      stream.close(http2.constants.NGHTTP2_CANCEL)
-    })
-    stream.on('close', done)
-    stream.end(Buffer.alloc(5))
-  })
+async function fetchX509(phase) {
+  // An empty X509SVIDRequest; the stream stays open, so its first message is the answer.
+  const { code, details, body } = await call(session, '/SpiffeWorkloadAPI/FetchX509SVID', frame(), { headers: WORKLOAD_HEADERS, firstMessageOnly: true })
+  process.stderr.write(JSON.stringify({ phase, code: code ?? 0, details, spiffeIds: svidIds(body) }) + '\n')
 }
 
 /** Protobuf length-delimited fields `number` of a message (every one here is under 2^28 bytes). */
