@@ -101,7 +101,13 @@ export async function buildServerCore(config: ServerConfig, options: BuildServer
     })
     // Closed before the store it reads.
     opened.push(ownBundle)
-    const registration = new RegistrationService({ store, trustDomain: config.trustDomain, log: log.child({ component: 'registration' }), clock })
+    const registration = new RegistrationService({
+      store,
+      trustDomain: config.trustDomain,
+      log: log.child({ component: 'registration' }),
+      clock,
+      writeBatch: (writes) => wakeup.batch(writes),
+    })
     return {
       config,
       log,

@@ -28,6 +28,11 @@ export interface RegistrationServiceOptions {
   readonly maxX509SvidTtlSeconds?: number
   /** Upper bound of an entry's `jwt_svid_ttl`; the int32 maximum when absent. */
   readonly maxJwtSvidTtlSeconds?: number
+  /**
+   * Runs the writes of one batch call as one unit for whoever watches the store (the entry
+   * cache's wake-up: one sync message per batch); runs them as they are when absent.
+   */
+  readonly writeBatch?: <T>(writes: () => Promise<T>) => Promise<T>
 }
 
 /**
@@ -42,6 +47,7 @@ export class RegistrationService {
   readonly #store: Pick<DataStore, 'entries' | 'audit'>
   readonly #trustDomain: TrustDomain
   readonly #log: Logger
+  readonly #writeBatch: <T>(writes: () => Promise<T>) => Promise<T>
   readonly #clock: () => Date
   readonly #maxX509: number | undefined
   readonly #maxJwt: number | undefined
@@ -53,6 +59,7 @@ export class RegistrationService {
     this.#clock = opts.clock
     this.#maxX509 = opts.maxX509SvidTtlSeconds
     this.#maxJwt = opts.maxJwtSvidTtlSeconds
+    this.#writeBatch = opts.writeBatch ?? ((writes) => writes())
   }
 
   /**
@@ -126,25 +133,28 @@ export class RegistrationService {
     action: 'entry.create' | 'entry.update' | 'entry.delete',
     write: (item: T) => Promise<RegistrationEntry>,
   ): Promise<EntryResult[]> {
-    const results: EntryResult[] = []
-    for (const [index, item] of items.entries()) {
-      let entry: RegistrationEntry
-      try {
-        entry = await write(item)
-      } catch (err) {
-        results.push({ index, status: 'error', error: this.#itemError(err, action, index, actor) })
-        continue
+    const run = async (): Promise<EntryResult[]> => {
+      const results: EntryResult[] = []
+      for (const [index, item] of items.entries()) {
+        let entry: RegistrationEntry
+        try {
+          entry = await write(item)
+        } catch (err) {
+          results.push({ index, status: 'error', error: this.#itemError(err, action, index, actor) })
+          continue
+        }
+        results.push({ index, status: 'ok', entry })
+        this.#log.info(LOG_MESSAGES[action], {
+          entryId: entry.id,
+          spiffeId: entry.spiffeId.toString(),
+          parentId: entry.parentId.toString(),
+          actor,
+        })
+        await this.#audit(action, actor, entry)
       }
-      results.push({ index, status: 'ok', entry })
-      this.#log.info(LOG_MESSAGES[action], {
-        entryId: entry.id,
-        spiffeId: entry.spiffeId.toString(),
-        parentId: entry.parentId.toString(),
-        actor,
-      })
-      await this.#audit(action, actor, entry)
+      return results
     }
-    return results
+    return this.#writeBatch(run)
   }
 
   #itemError(err: unknown, action: string, index: number, actor: string): SteepleError {

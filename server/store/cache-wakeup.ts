@@ -20,6 +20,9 @@ export class CacheWakeup {
   readonly #log: Logger
   #cache: CatchingUpCache | undefined
   #last: Promise<void> = Promise.resolve()
+  /** Batches of writes under way; wake-ups wait for the last to end. */
+  #batches = 0
+  #deferred = false
 
   constructor(log: Logger) {
     this.#log = log
@@ -33,10 +36,31 @@ export class CacheWakeup {
   /** Called after a committed write. Never throws; a failed catch-up is logged (the cache also polls). */
   wake(): void {
     if (this.#cache === undefined) return
+    if (this.#batches > 0) {
+      this.#deferred = true
+      return
+    }
     this.#last = this.#cache.applyEvents().then(
       () => undefined,
       (err: unknown) => this.#log.warn('Cache update failed', { err: errorMessage(err) }),
     )
+  }
+
+  /**
+   * Runs a batch of writes (an operator's batch of entries) and wakes the cache once after it,
+   * so agents get the batch in one sync message instead of one per write.
+   */
+  async batch<T>(writes: () => Promise<T>): Promise<T> {
+    this.#batches++
+    try {
+      return await writes()
+    } finally {
+      this.#batches--
+      if (this.#batches === 0 && this.#deferred) {
+        this.#deferred = false
+        this.wake()
+      }
+    }
   }
 
   /** Resolves once the cache has applied every write made before this call. Never rejects. */
