@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { createHash } from 'node:crypto'
 import { chmod, chown, copyFile, mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -30,7 +31,7 @@ interface CallResult {
   error?: string
 }
 
-describe.skipIf(!IS_ROOT)('exec after connect (needs root: runs the attacker as uid 65534 and makes a setuid-root binary)', () => {
+describe.skipIf(!IS_ROOT || !existsSync(PYTHON))('exec after connect (needs root: runs the attacker as uid 65534 and makes a setuid-root binary; and /usr/bin/python3 for execv)', () => {
   let d: Deployment
   let setuidSleep: string
   let boundApp: string
