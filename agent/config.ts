@@ -4,7 +4,7 @@ import { readConfigFile } from '../common/config-file.js'
 import { ConfigError } from '../common/errors.js'
 import { LOG_LEVELS, type LogLevel } from '../common/logger.js'
 import * as s from '../common/schema.js'
-import { parseTrustDomain, type TrustDomain } from '../spiffe/id.js'
+import { parseTrustDomain, type TrustDomain } from '../spiffe/index.js'
 
 /** Agent defaults, one place. The sample examples/agent.yaml states the same values. */
 export const AGENT_DEFAULTS = Object.freeze({

@@ -1,7 +1,7 @@
 import { ConfigError } from '../common/errors.js'
 import type { Logger } from '../common/logger.js'
 import type { Schema } from '../common/schema.js'
-import type { TrustDomain } from '../spiffe/id.js'
+import type { TrustDomain } from '../spiffe/index.js'
 
 /** The plugin kinds a Steeple process can load. */
 export type PluginKind =

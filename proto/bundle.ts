@@ -1,6 +1,5 @@
 import { createPublicKey } from 'node:crypto'
-import { Bundle } from '../spiffe/bundle.js'
-import { parseTrustDomain } from '../spiffe/id.js'
+import { Bundle, parseTrustDomain } from '../spiffe/index.js'
 import type { Bundle as BundleMessage, Bundle__Output } from './generated/steeple/common/v1/Bundle.js'
 
 /** A bundle as Steeple's own APIs carry it (`steeple.common.v1.Bundle`). */

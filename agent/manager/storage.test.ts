@@ -8,7 +8,7 @@ import { Bundle } from '../../spiffe/bundle.js'
 import { parseSpiffeId, parseTrustDomain } from '../../spiffe/id.js'
 import { certificatesToPem } from '../../spiffe/pem.js'
 import { createSelfSignedCa, mintX509Ca, type X509Ca } from '../../spiffe/x509-ca.js'
-import { generateKeyPair, mintX509Svid } from '../../spiffe/x509-mint.js'
+import { generateKeyPair, mintX509Svid } from '../../spiffe/index.js'
 import { AGENT_FILES, AgentStorage, type StoredAgentSvid } from './storage.js'
 
 const TD = parseTrustDomain('example.org')

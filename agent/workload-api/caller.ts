@@ -1,7 +1,7 @@
 import { status, type Metadata, type StatusObject } from '@grpc/grpc-js'
 import { SteepleError, errorMessage, toStatus, type ErrorCode } from '../../common/errors.js'
 import type { Logger, LogLevel } from '../../common/logger.js'
-import type { SelectorSet } from '../../spiffe/selector.js'
+import type { SelectorSet } from '../../spiffe/index.js'
 import { withLiveCaller, type CallerInfo } from './peer/tracker.js'
 
 /**

@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js'
 import type { Logger } from '../../common/logger.js'
-import { workloadApiPackageDefinition } from '../../proto/load.js'
+import { workloadApiPackageDefinition } from '../../proto/index.js'
 import type { AgentConfig } from '../config.js'
 import type { IdentityCache } from '../manager/types.js'
 import type { WorkloadAttestation } from './caller.js'

@@ -6,7 +6,7 @@ import { parseSpiffeId, type TrustDomain } from '../../spiffe/id.js'
 import { signJwtSvid, type JwtSvidSigningKey } from '../../spiffe/jwt-svid.js'
 import { matchesSelectors, parseSelector, type SelectorSet } from '../../spiffe/selector.js'
 import { createSelfSignedCa, type X509Ca } from '../../spiffe/x509-ca.js'
-import { generateKeyPair, mintX509Svid } from '../../spiffe/x509-mint.js'
+import { generateKeyPair, mintX509Svid } from '../../spiffe/index.js'
 
 /** What a test gives to create an entry in a {@link FakeIdentityCache}. */
 export interface FakeEntryInit {

@@ -4,7 +4,7 @@ import type { MintJWTSVIDResponse } from '../../../proto/generated/steeple/admin
 import type { MintX509SVIDRequest__Output } from '../../../proto/generated/steeple/admin/v1/MintX509SVIDRequest.js'
 import type { MintX509SVIDResponse } from '../../../proto/generated/steeple/admin/v1/MintX509SVIDResponse.js'
 import { SpiffeError } from '../../../spiffe/errors.js'
-import { parseCsr, type CertificateRequest, type MintedX509Svid } from '../../../spiffe/x509-mint.js'
+import { parseCsr, type CertificateRequest, type MintedX509Svid } from '../../../spiffe/index.js'
 import { serialHex } from '../agent/index.js'
 import { unixSeconds } from '../convert.js'
 import { recordAudit, ttlField, workloadIdField, type AdminContext } from './common.js'

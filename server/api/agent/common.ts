@@ -3,7 +3,7 @@ import { InvalidArgumentError, errorMessage } from '../../../common/errors.js'
 import type { Logger } from '../../../common/logger.js'
 import type { AuditEvent } from '../../../plugins/data-store/types.js'
 import type { SpiffeId } from '../../../spiffe/id.js'
-import { parseCsr, type CertificateRequest, type MintedX509Svid } from '../../../spiffe/x509-mint.js'
+import { parseCsr, type CertificateRequest, type MintedX509Svid } from '../../../spiffe/index.js'
 import type { ServerCore } from '../../core.js'
 import { serialHex } from './auth.js'
 

@@ -1,7 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { SpiffeError } from '../errors.js'
-import { parseTrustDomain } from '../id.js'
+import { SpiffeError, parseTrustDomain } from '../spiffe/index.js'
 import {
   decodeJwtBundles,
   decodeJwtSvidValidation,
