@@ -1,5 +1,5 @@
 import { status, type StatusObject } from '@grpc/grpc-js'
-import { SpiffeError, type SpiffeErrorCode } from '../spiffe/errors.js'
+import { SpiffeError, type SpiffeErrorCode } from '../spiffe/index.js'
 import type { Logger } from './logger.js'
 
 /** Domain codes of errors raised by the server, agent and plugins (SPIFFE core codes included). */
@@ -67,6 +67,13 @@ export class FailedPreconditionError extends SteepleError {
 export class UnavailableError extends SteepleError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('UNAVAILABLE', status.UNAVAILABLE, message, options)
+  }
+}
+
+/** A fault of ours or of our environment (a file we cannot read, a malformed local reply): INTERNAL. */
+export class InternalError extends SteepleError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('INTERNAL', status.INTERNAL, message, options)
   }
 }
 

@@ -1,8 +1,7 @@
-import { status } from '@grpc/grpc-js'
-import { InvalidArgumentError, NotFoundError, SteepleError, errorMessage } from '../../common/errors.js'
+import { InternalError, InvalidArgumentError, NotFoundError, SteepleError, errorMessage } from '../../common/errors.js'
 import type { Logger } from '../../common/logger.js'
 import type { AuditEvent, DataStore, Page, PageOf, RegistrationEntry } from '../../plugins/data-store/types.js'
-import type { TrustDomain } from '../../spiffe/id.js'
+import type { TrustDomain } from '../../spiffe/index.js'
 import {
   validateEntryFilter,
   validateEntryId,
@@ -161,7 +160,7 @@ export class RegistrationService {
       return err
     }
     this.#log.error('Entry request failed', { action, index, actor, err: errorMessage(err) })
-    return new SteepleError('INTERNAL', status.INTERNAL, 'internal error', { cause: err })
+    return new InternalError('internal error', { cause: err })
   }
 
   // The store offers no transaction spanning the entry write and the audit append, so an audit

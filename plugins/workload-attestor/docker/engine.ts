@@ -1,6 +1,5 @@
-import { status } from '@grpc/grpc-js'
 import { request } from 'node:http'
-import { FailedPreconditionError, SteepleError, UnavailableError } from '../../../common/errors.js'
+import { FailedPreconditionError, InternalError, UnavailableError } from '../../../common/errors.js'
 import { abortedError } from '../types.js'
 
 /** What the attestor reads from the Engine API's container inspect reply. */
@@ -93,7 +92,7 @@ export function parseInspectReply(body: string): ContainerDetails | undefined {
 /**
  * Asks the engine at `socketPath` about container `id`.
  * @throws UnavailableError when the engine cannot be reached or answers with a server error;
- *   FailedPreconditionError when it does not know the container; SteepleError `INTERNAL` for a
+ *   FailedPreconditionError when it does not know the container; InternalError for a
  *   reply it cannot read; the abort error once `signal` aborts.
  */
 export async function inspectContainer(
@@ -118,11 +117,11 @@ export async function inspectContainer(
   }
   if (reply.statusCode >= 500) throw new UnavailableError(`container engine at ${socketPath} failed to inspect container ${short} (HTTP ${reply.statusCode})`)
   if (reply.statusCode !== 200) {
-    throw new SteepleError('INTERNAL', status.INTERNAL, `container engine at ${socketPath} refused to inspect container ${short} (HTTP ${reply.statusCode})`)
+    throw new InternalError(`container engine at ${socketPath} refused to inspect container ${short} (HTTP ${reply.statusCode})`)
   }
   const details = parseInspectReply(reply.body)
   if (details === undefined) {
-    throw new SteepleError('INTERNAL', status.INTERNAL, `container engine at ${socketPath} sent a malformed inspect reply for container ${short}`)
+    throw new InternalError(`container engine at ${socketPath} sent a malformed inspect reply for container ${short}`)
   }
   return details
 }

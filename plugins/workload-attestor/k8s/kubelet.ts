@@ -1,7 +1,6 @@
-import { status } from '@grpc/grpc-js'
 import { request as httpRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
-import { SteepleError, UnavailableError } from '../../../common/errors.js'
+import { InternalError, UnavailableError } from '../../../common/errors.js'
 import { abortedError } from '../types.js'
 
 /** The parts of a v1 Pod the attestor reads, each checked for type. */
@@ -157,7 +156,7 @@ export function parsePodList(body: string): PodInfo[] | { malformed: string } {
 /**
  * The kubelet's pods.
  * @throws UnavailableError when the kubelet cannot be reached or answers with an error status;
- *   SteepleError `INTERNAL` for a reply that is not a pod list; the abort error once `signal` aborts.
+ *   InternalError for a reply that is not a pod list; the abort error once `signal` aborts.
  */
 export async function fetchPods(get: KubeletGet, endpoint: KubeletEndpoint, bearerToken: string | undefined, signal: AbortSignal): Promise<PodInfo[]> {
   let reply: { statusCode: number; body: string }
@@ -171,7 +170,7 @@ export async function fetchPods(get: KubeletGet, endpoint: KubeletEndpoint, bear
   if (reply.statusCode !== 200) throw new UnavailableError(`kubelet at ${endpoint.url} refused to list pods (HTTP ${reply.statusCode})`)
   const pods = parsePodList(reply.body)
   if (!Array.isArray(pods)) {
-    throw new SteepleError('INTERNAL', status.INTERNAL, `kubelet at ${endpoint.url} sent a malformed pod list (${pods.malformed})`)
+    throw new InternalError(`kubelet at ${endpoint.url} sent a malformed pod list (${pods.malformed})`)
   }
   return pods
 }

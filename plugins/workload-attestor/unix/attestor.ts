@@ -1,6 +1,5 @@
-import { status } from '@grpc/grpc-js'
 import { join } from 'node:path'
-import { FailedPreconditionError, InvalidArgumentError, NotFoundError, SteepleError } from '../../../common/errors.js'
+import { FailedPreconditionError, InternalError, InvalidArgumentError, NotFoundError, SteepleError } from '../../../common/errors.js'
 import * as s from '../../../common/schema.js'
 import { throwIfAborted, type WorkloadAttestor } from '../types.js'
 import { ExecutableDigests, SizeLimitExceeded } from './digest.js'
@@ -27,8 +26,8 @@ export interface ProcStatusIds {
   readonly supplementaryGids: readonly number[]
 }
 
-function internal(message: string, cause?: unknown): SteepleError {
-  return new SteepleError('INTERNAL', status.INTERNAL, message, cause === undefined ? undefined : { cause })
+function internal(message: string, cause?: unknown): InternalError {
+  return new InternalError(message, cause === undefined ? undefined : { cause })
 }
 
 function parseIds(value: string): number[] | undefined {
@@ -42,7 +41,7 @@ function parseIds(value: string): number[] | undefined {
  * Reads the effective uid and gid and the supplementary groups from the text of
  * /proc/<pid>/status. `Uid:` and `Gid:` list real, effective, saved and file-system ids; like
  * SPIRE we take the effective one (the second), or the only one when a line has just one.
- * @throws SteepleError `INTERNAL` when the `Uid:` or `Gid:` line is missing or malformed.
+ * @throws InternalError when the `Uid:` or `Gid:` line is missing or malformed.
  */
 export function parseProcStatus(text: string, pid: number): ProcStatusIds {
   const lines = new Map<string, string>()
@@ -90,7 +89,7 @@ export class UnixAttestor implements WorkloadAttestor {
   /**
    * Selector values for `pid`, sorted, without duplicates.
    * @throws NotFoundError when no process `pid` runs; FailedPreconditionError when the executable
-   *   is over `workload_size_limit`; SteepleError `INTERNAL` when /proc or a user database cannot
+   *   is over `workload_size_limit`; InternalError when /proc or a user database cannot
    *   be read; UnavailableError once `signal` aborts.
    */
   async attest(pid: number, signal: AbortSignal): Promise<string[]> {

@@ -1,5 +1,4 @@
-import { status } from '@grpc/grpc-js'
-import { SteepleError } from '../../../common/errors.js'
+import { InternalError } from '../../../common/errors.js'
 import { errnoCode, identityKey, type UnixFs } from './hooks.js'
 
 /**
@@ -43,7 +42,7 @@ export class IdNameFile {
 
   /**
    * The name of `id`; undefined when the file has no line for it or does not exist.
-   * @throws SteepleError `INTERNAL` when the file exists but cannot be read.
+   * @throws InternalError when the file exists but cannot be read.
    */
   async lookup(id: number): Promise<string | undefined> {
     return (await this.#names()).get(id)
@@ -82,7 +81,7 @@ export class IdNameFile {
     return names
   }
 
-  #readError(cause: unknown): SteepleError {
-    return new SteepleError('INTERNAL', status.INTERNAL, `cannot read the ${this.#what}`, { cause })
+  #readError(cause: unknown): InternalError {
+    return new InternalError(`cannot read the ${this.#what}`, { cause })
   }
 }
