@@ -7,6 +7,7 @@ export {
 export { agentId, agentIdPrefix, isAgentId, isReservedId, isServerId, serverId } from './ids.js'
 export { RegistrationService, type EntryResult, type RegistrationServiceOptions } from './service.js'
 export {
+  ENTRY_FIELDS,
   MAX_DESCRIPTION_BYTES,
   MAX_ENTRY_ID_BYTES,
   MAX_HINT_BYTES,
