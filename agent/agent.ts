@@ -3,11 +3,10 @@ import { SteepleError, errorMessage } from '../common/errors.js'
 import { createLogger, type Logger } from '../common/logger.js'
 import type { AgentNodeAttestorPlugin } from '../plugins/node-attestor/types.js'
 import { closeAll, type LoadedPlugin, type PluginHost } from '../plugins/registry.js'
-import type { WorkloadAttestor } from '../plugins/workload-attestor/types.js'
 import { WorkloadAttestorHost } from './attestor/workload.js'
 import { agentCatalog } from './catalog.js'
 import type { AgentConfig } from './config.js'
-import { AgentManager, type ManagerTiming } from './manager/manager.js'
+import { AgentManager, type ManagerTiming } from './manager/index.js'
 import { startWorkloadApi, type RunningWorkloadApi } from './workload-api/index.js'
 
 /** How long shutdown may take before the process gives up on a clean exit. */
@@ -39,6 +38,11 @@ export interface StartAgentOptions {
 export async function startAgent(config: AgentConfig, options: StartAgentOptions = {}): Promise<RunningAgent> {
   const log = options.log ?? createLogger({ level: config.logLevel })
   log.info('Agent starting', { trustDomain: config.trustDomain.name, dataDir: config.dataDir, server: `${config.serverAddress}:${config.serverPort}` })
+  if (config.joinTokenOrigin === '--join-token') {
+    log.warn('Join token given with --join-token: every local user can read it in /proc/<pid>/cmdline; give it with --join-token-file, STEEPLE_JOIN_TOKEN or agent.join_token_path', {
+      pid: process.pid,
+    })
+  }
   await mkdir(config.dataDir, { recursive: true, mode: 0o755 })
   const catalog = agentCatalog()
   const hostFor =
@@ -63,9 +67,9 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
   }
 
   try {
-    const [nodeAttestor] = await catalog.load<AgentNodeAttestorPlugin>('NodeAttestor', config.plugins['NodeAttestor'] ?? {}, hostFor('NodeAttestor'))
+    const [nodeAttestor] = await catalog.load('AgentNodeAttestor', config.plugins['NodeAttestor'] ?? {}, hostFor('NodeAttestor'))
     plugins.push(nodeAttestor!.instance)
-    const workloadAttestors = await catalog.load<WorkloadAttestor>('WorkloadAttestor', config.plugins['WorkloadAttestor'] ?? {}, hostFor('WorkloadAttestor'))
+    const workloadAttestors = await catalog.load('WorkloadAttestor', config.plugins['WorkloadAttestor'] ?? {}, hostFor('WorkloadAttestor'))
     plugins.push(...workloadAttestors.map((p) => p.instance))
     manager = await AgentManager.start({
       config,

@@ -8,7 +8,7 @@ import { unixWorkloadAttestor } from '../plugins/workload-attestor/unix/index.js
 
 /** How many plugins of each kind the agent needs: one way to attest the node, at least one workload attestor. */
 export const AGENT_PLUGIN_CONSTRAINTS: ReadonlyMap<PluginKind, KindConstraint> = new Map<PluginKind, KindConstraint>([
-  ['NodeAttestor', { min: 1, max: 1 }],
+  ['AgentNodeAttestor', { min: 1, max: 1 }],
   ['WorkloadAttestor', { min: 1, max: undefined }],
 ])
 

@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ConfigError } from '../common/errors.js'
+import { builtInKeyCases, expectUnknownKey } from '../test/config-keys.js'
+import { agentCatalog } from './catalog.js'
 import { loadAgentConfig } from './config.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'steeple-agent-config-'))
@@ -38,6 +40,33 @@ describe('agent config', () => {
     expect(c.plugins['NodeAttestor']).toEqual({ join_token: { token: 'abc' } })
   })
 
+  it('agent.join_token_path selects the join_token attestor with that file, relative to the working directory', () => {
+    const path = configFile('agent:\n  join_token_path: secrets/join-token\n')
+    const c = loadAgentConfig({ config: path }, '/cwd')
+    expect(c.plugins['NodeAttestor']).toEqual({ join_token: { token_path: '/cwd/secrets/join-token' } })
+    expect(c.joinTokenOrigin).toBe('agent.join_token_path')
+    const flagged = loadAgentConfig({ config: path, joinTokenFile: '/run/t' }, '/cwd')
+    expect(flagged.plugins['NodeAttestor']).toEqual({ join_token: { token_path: '/run/t' } })
+    expect(flagged.joinTokenOrigin).toBe('--join-token-file')
+  })
+
+  it('STEEPLE_JOIN_TOKEN selects the join_token attestor with that token; --join-token is marked for the warning', () => {
+    expect(loadAgentConfig({}, '/cwd', { STEEPLE_JOIN_TOKEN: 'abc' })).toMatchObject({ joinTokenOrigin: 'STEEPLE_JOIN_TOKEN', plugins: { NodeAttestor: { join_token: { token: 'abc' } } } })
+    expect(loadAgentConfig({ joinToken: 'abc' }, '/cwd').joinTokenOrigin).toBe('--join-token')
+    expect(loadAgentConfig({}, '/cwd').joinTokenOrigin).toBeUndefined()
+  })
+
+  it.each([
+    ['agent:\n  join_token_path: /t\nplugins:\n  NodeAttestor:\n    x509pop:\n      certificate_path: /a\n', {}, 'agent.join_token_path selects the join_token node attestor, but plugins.NodeAttestor configures x509pop: configure one'],
+    ['plugins:\n  NodeAttestor:\n    join_token:\n      token_path: /t\n', { joinTokenFile: '/u' }, '--join-token-file and plugins.NodeAttestor.join_token.token_path both give the join token: give it one way only'],
+    ['plugins:\n  NodeAttestor:\n    join_token:\n      token: abc\n', { joinToken: 'abc' }, '--join-token and plugins.NodeAttestor.join_token.token both give the join token: give it one way only'],
+    ['agent:\n  join_token_path: /t\n', { joinToken: 'abc' }, '--join-token and agent.join_token_path both give the join token: give it one way only'],
+    ['agent:\n  join_token_path: ""\n', {}, 'agent.join_token_path must not be empty'],
+  ])('refuses a join token given twice or against the file %#, naming both', (text, flags, message) => {
+    expect(() => loadAgentConfig({ config: configFile(text), ...flags })).toThrow(ConfigError)
+    expect(() => loadAgentConfig({ config: configFile(text), ...flags })).toThrow(message)
+  })
+
   it('flags override the file and resolve paths', () => {
     const path = configFile('agent:\n  server_port: 9000\n')
     const c = loadAgentConfig({ config: path, serverPort: '9001', dataDir: '/d', socketPath: '/run/w.sock', trustBundle: 'b.pem' }, '/cwd')
@@ -56,6 +85,17 @@ describe('agent config', () => {
   ])('refuses bad config %#, naming the key and the rule', (text, message) => {
     expect(() => loadAgentConfig({ config: configFile(text) })).toThrow(ConfigError)
     expect(() => loadAgentConfig({ config: configFile(text) })).toThrow(message)
+  })
+
+  // Each plugin section is checked by the plugin's schema when the catalog loads it; the host
+  // callback comes after that check, so no plugin is created here.
+  it.each(builtInKeyCases('agent', 'WorkloadAttestor', 'unix'))('refuses the key %s at %j, naming the key path', async (_key, text, path) => {
+    await expectUnknownKey(async () => {
+      const config = loadAgentConfig({ config: configFile(text) })
+      await agentCatalog().load('WorkloadAttestor', config.plugins['WorkloadAttestor']!, () => {
+        throw new Error('the plugin section was accepted')
+      })
+    }, path)
   })
 
   it('refuses an empty --join-token', () => {

@@ -5,6 +5,7 @@ import { ConfigError } from '../common/errors.js'
 import { LOG_LEVELS, type LogLevel } from '../common/logger.js'
 import * as s from '../common/schema.js'
 import { parseTrustDomain, type TrustDomain } from '../spiffe/index.js'
+import { JOIN_TOKEN_ENV, resolveJoinTokenSource, type JoinTokenOrigin, type JoinTokenSource } from './join-token.js'
 
 /** Agent defaults, one place. The sample examples/agent.yaml states the same values. */
 export const AGENT_DEFAULTS = Object.freeze({
@@ -29,6 +30,7 @@ const agentSection = s.object({
   log_level: s.string({ default: AGENT_DEFAULTS.log_level, oneOf: LOG_LEVELS }),
   trust_bundle_path: s.optional(s.string({ nonEmpty: true })),
   insecure_bootstrap: s.bool({ default: false }),
+  join_token_path: s.optional(s.string({ nonEmpty: true })),
 })
 
 const pluginSections = s.object({
@@ -56,12 +58,15 @@ export interface AgentConfig {
   readonly trustBundlePath: string | undefined
   /** Trust the server without a bundle on first start (development only). */
   readonly insecureBootstrap: boolean
+  /** How the join token was given (it is in `plugins`); undefined = not, or in the join_token section itself. */
+  readonly joinTokenOrigin: JoinTokenOrigin | undefined
   readonly plugins: Readonly<Record<string, Readonly<Record<string, unknown>>>>
 }
 
 export interface AgentFlags {
   config?: string
   joinToken?: string
+  joinTokenFile?: string
   trustDomain?: string
   serverAddress?: string
   serverPort?: string
@@ -72,12 +77,18 @@ export interface AgentFlags {
   logLevel?: string
 }
 
+/** The environment variables the agent config reads (given by the command line, never read below it). */
+export interface AgentEnv {
+  readonly [JOIN_TOKEN_ENV]?: string | undefined
+}
+
 /**
  * Builds the agent config: file (if any) → flags override → validate → defaults → freeze.
- * `--join-token` selects the join_token node attestor with that token.
+ * A join token (`--join-token`, `--join-token-file`, `STEEPLE_JOIN_TOKEN`, `agent.join_token_path`:
+ * one of them) selects the join_token node attestor with it.
  * @throws ConfigError naming the key and the rule.
  */
-export function loadAgentConfig(flags: AgentFlags, cwd = process.cwd()): AgentConfig {
+export function loadAgentConfig(flags: AgentFlags, cwd = process.cwd(), env: AgentEnv = {}): AgentConfig {
   const { raw, section: agent } = sectionOf(flags.config !== undefined ? readConfigFile(flags.config) : {}, 'agent')
   override(agent, 'trust_domain', flags.trustDomain)
   override(agent, 'server_address', flags.serverAddress)
@@ -97,9 +108,9 @@ export function loadAgentConfig(flags: AgentFlags, cwd = process.cwd()): AgentCo
     const given = (parsed.plugins as Record<string, Record<string, unknown>>)[kind] ?? {}
     plugins[kind] = Object.freeze(Object.keys(given).length > 0 ? given : fallback)
   }
-  if (flags.joinToken !== undefined) {
-    if (flags.joinToken === '') throw new ConfigError('--join-token must not be empty')
-    plugins['NodeAttestor'] = Object.freeze({ join_token: { token: flags.joinToken } })
+  const joinToken = resolveJoinTokenSource({ flag: flags.joinToken, fileFlag: flags.joinTokenFile, env: env[JOIN_TOKEN_ENV], configPath: c.join_token_path })
+  if (joinToken !== undefined) {
+    plugins['NodeAttestor'] = joinTokenAttestor(joinToken, (parsed.plugins as Record<string, Record<string, unknown>>)['NodeAttestor'] ?? {}, cwd)
   }
   const dataDir = resolve(cwd, c.data_dir)
   return Object.freeze({
@@ -111,6 +122,26 @@ export function loadAgentConfig(flags: AgentFlags, cwd = process.cwd()): AgentCo
     logLevel: c.log_level as LogLevel,
     trustBundlePath: c.trust_bundle_path === undefined ? undefined : resolve(cwd, c.trust_bundle_path),
     insecureBootstrap: c.insecure_bootstrap,
+    joinTokenOrigin: joinToken?.origin,
     plugins: Object.freeze(plugins),
   })
+}
+
+/**
+ * The NodeAttestor section for a join token given outside it. Given when starting the agent, the
+ * token replaces the file's choice of attestor; `agent.join_token_path` must agree with the file's
+ * plugins. A token in the join_token section as well is refused: two tokens, no winner.
+ */
+function joinTokenAttestor(source: JoinTokenSource, inFile: Record<string, unknown>, cwd: string): Readonly<Record<string, unknown>> {
+  const section = inFile['join_token'] as Record<string, unknown> | undefined
+  for (const key of ['token', 'token_path']) {
+    if (section?.[key] !== undefined) {
+      throw new ConfigError(`${source.origin} and plugins.NodeAttestor.join_token.${key} both give the join token: give it one way only`)
+    }
+  }
+  const others = Object.keys(inFile).filter((name) => name !== 'join_token')
+  if (source.origin === 'agent.join_token_path' && others.length > 0) {
+    throw new ConfigError(`agent.join_token_path selects the join_token node attestor, but plugins.NodeAttestor configures ${others.join(', ')}: configure one`)
+  }
+  return Object.freeze({ join_token: 'token' in source ? { token: source.token } : { token_path: resolve(cwd, source.path) } })
 }

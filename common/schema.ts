@@ -149,7 +149,11 @@ export function optional<T>(inner: Schema<T>): Schema<T | undefined> {
 export type Shape = Record<string, Schema<unknown>>
 export type ObjectOf<S extends Shape> = { readonly [K in keyof S]: Infer<S[K]> }
 
-/** An object with exactly these keys (unknown keys are errors); absent keys take their defaults. */
+/**
+ * An object with exactly these keys (unknown keys are errors); absent keys take their defaults.
+ * Only own keys count, on both sides: `toString`, `constructor` or `__proto__` in a config file are
+ * unknown keys like any other, not members of Object.prototype.
+ */
 export function object<S extends Shape>(shape: S, opts: { optionalAsWhole?: boolean } = {}): Schema<ObjectOf<S>> {
   return {
     describe: 'section',
@@ -161,19 +165,24 @@ export function object<S extends Shape>(shape: S, opts: { optionalAsWhole?: bool
       if (typeof value !== 'object' || Array.isArray(value)) fail(path, `must be a section (key: value pairs), not ${typeName(value)}`)
       const input = value as Record<string, unknown>
       for (const key of Object.keys(input)) {
-        if (!(key in shape)) {
+        if (!Object.hasOwn(shape, key)) {
           const known = Object.keys(shape)
           fail(joinPath(path, key), `is not a known key${known.length > 0 ? ` (known: ${known.join(', ')})` : ''}`)
         }
       }
       const out: Record<string, unknown> = {}
-      for (const [key, schema] of Object.entries(shape)) out[key] = schema.parse(input[key], joinPath(path, key))
+      for (const [key, schema] of Object.entries(shape)) {
+        out[key] = schema.parse(Object.hasOwn(input, key) ? input[key] : undefined, joinPath(path, key))
+      }
       return Object.freeze(out) as ObjectOf<S>
     },
   }
 }
 
-/** A map with free-form keys (checked by `key`) and values of one schema. */
+/**
+ * A map with free-form keys (checked by `key`) and values of one schema. A `__proto__` key stays an
+ * own key of the result (a plain assignment would replace the result's prototype instead).
+ */
 export function record<T>(value: Schema<T>, key?: (k: string) => string | undefined): Schema<Record<string, T>> {
   return {
     describe: `map of ${value.describe}`,
@@ -184,7 +193,7 @@ export function record<T>(value: Schema<T>, key?: (k: string) => string | undefi
       for (const [k, v] of Object.entries(input as Record<string, unknown>)) {
         const problem = key?.(k)
         if (problem !== undefined) fail(joinPath(path, k), problem)
-        out[k] = value.parse(v, joinPath(path, k))
+        Object.defineProperty(out, k, { value: value.parse(v, joinPath(path, k)), enumerable: true, writable: true, configurable: true })
       }
       return Object.freeze(out)
     },

@@ -1,38 +1,21 @@
 import { ConfigError } from '../common/errors.js'
 import type { Logger } from '../common/logger.js'
 import type { Schema } from '../common/schema.js'
-import type { TrustDomain } from '../spiffe/index.js'
+import { CONFIG_SECTION, type HostOf, type PluginInstance, type PluginKind } from './kinds.js'
 
-/** The plugin kinds a Steeple process can load. */
-export type PluginKind =
-  | 'DataStore'
-  | 'KeyManager'
-  | 'UpstreamAuthority'
-  | 'NodeAttestor'
-  | 'WorkloadAttestor'
-
-/** What a plugin may use from its host process: never the host's modules themselves. */
-export interface PluginHost {
-  /** Tagged with `pluginKind` and `pluginName`. */
-  readonly log: Logger
-  readonly trustDomain: TrustDomain
-  /** A directory the plugin may keep files in (absolute). */
-  readonly dataDir: string
-  readonly clock: () => Date
-}
+export type { PluginHost } from './host.js'
+export type { HostOf, PluginInstance, PluginKind, PluginKinds } from './kinds.js'
 
 /** One plugin implementation: its kind, name, config schema and factory. */
-export interface PluginDefinition<Kind extends PluginKind, Config, Instance> {
+export interface PluginDefinition<Kind extends PluginKind, Config> {
   readonly kind: Kind
   readonly name: string
   readonly config: Schema<Config>
-  create(config: Config, host: PluginHost): Instance | Promise<Instance>
+  create(config: Config, host: HostOf<Kind>): PluginInstance<Kind> | Promise<PluginInstance<Kind>>
 }
 
-/** Declares a plugin (an identity function that keeps the types together). */
-export function definePlugin<Kind extends PluginKind, Config, Instance>(
-  def: PluginDefinition<Kind, Config, Instance>,
-): PluginDefinition<Kind, Config, Instance> {
+/** Declares a plugin; its factory is checked against the kind's instance and host types. */
+export function definePlugin<Kind extends PluginKind, Config>(def: PluginDefinition<Kind, Config>): PluginDefinition<Kind, Config> {
   return def
 }
 
@@ -43,8 +26,11 @@ export interface KindConstraint {
   readonly max: number | undefined
 }
 
-// The catalog holds definitions of every config type; each is checked by its own schema at load.
-type AnyDefinition = PluginDefinition<PluginKind, any, unknown>
+/**
+ * A definition of any kind and config type, as the catalog holds them. Each config is checked by
+ * its own schema at load, and `load` only hands a definition the host of its own kind.
+ */
+type AnyDefinition = { [K in PluginKind]: PluginDefinition<K, any> }[PluginKind]
 
 export interface LoadedPlugin<Instance> {
   readonly name: string
@@ -77,12 +63,12 @@ export class PluginCatalog {
    * Creates the plugins of `kind` selected in `sections` (plugin name → its config section).
    * @throws ConfigError for an unknown name, a bad section or a count outside the kind's bounds.
    */
-  async load<Instance>(
-    kind: PluginKind,
+  async load<K extends PluginKind>(
+    kind: K,
     sections: Readonly<Record<string, unknown>>,
-    hostFor: (name: string) => PluginHost,
-    configPath = `plugins.${kind}`,
-  ): Promise<LoadedPlugin<Instance>[]> {
+    hostFor: (name: string) => HostOf<K>,
+    configPath = `plugins.${CONFIG_SECTION[kind]}`,
+  ): Promise<LoadedPlugin<PluginInstance<K>>[]> {
     const names = Object.keys(sections)
     const constraint = this.#constraints.get(kind) ?? { min: 0, max: undefined }
     if (names.length < constraint.min || (constraint.max !== undefined && names.length > constraint.max)) {
@@ -92,16 +78,16 @@ export class PluginCatalog {
           : constraint.max === undefined
             ? `at least ${constraint.min}`
             : `between ${constraint.min} and ${constraint.max}`
-      throw new ConfigError(`${configPath} must configure ${wanted} plugin(s) of kind ${kind}, found ${names.length}`)
+      throw new ConfigError(`${configPath} must configure ${wanted} plugin(s) of kind ${CONFIG_SECTION[kind]}, found ${names.length}`)
     }
-    const loaded: LoadedPlugin<Instance>[] = []
+    const loaded: LoadedPlugin<PluginInstance<K>>[] = []
     for (const name of names) {
-      const def = this.#definitions.get(`${kind}/${name}`)
+      const def = this.#definitions.get(`${kind}/${name}`) as PluginDefinition<K, unknown> | undefined
       if (def === undefined) {
-        throw new ConfigError(`${configPath}.${name} is not a known ${kind} plugin (known: ${this.names(kind).join(', ') || 'none'})`)
+        throw new ConfigError(`${configPath}.${name} is not a known ${CONFIG_SECTION[kind]} plugin (known: ${this.names(kind).join(', ') || 'none'})`)
       }
       const config = def.config.parse(sections[name], `${configPath}.${name}`)
-      loaded.push({ name, instance: (await def.create(config, hostFor(name))) as Instance })
+      loaded.push({ name, instance: await def.create(config, hostFor(name)) })
     }
     return loaded
   }

@@ -1,5 +1,5 @@
-import { createPublicKey } from 'node:crypto'
-import { Bundle, parseTrustDomain } from '../spiffe/index.js'
+import { createPublicKey, type KeyObject } from 'node:crypto'
+import { Bundle, SpiffeError, parseTrustDomain } from '../spiffe/index.js'
 import type { Bundle as BundleMessage, Bundle__Output } from './generated/steeple/common/v1/Bundle.js'
 
 /** A bundle as Steeple's own APIs carry it (`steeple.common.v1.Bundle`). */
@@ -18,16 +18,27 @@ export function bundleToMessage(bundle: Bundle): BundleMessage {
 
 /**
  * The bundle in a `steeple.common.v1.Bundle` message. Callers decide whose fault a bad one is.
- * @throws SpiffeError or Error when the message is not a valid bundle.
+ * @throws SpiffeError whose message names the field and the rule (`jwt_authorities[1].public_key:
+ *   must be ...`); node:crypto's own error is only the `cause`.
  */
 export function bundleFromMessage(message: Bundle__Output): Bundle {
   return new Bundle(parseTrustDomain(message.trust_domain), {
     x509Authorities: message.x509_authorities.map((b) => new Uint8Array(b)),
-    jwtAuthorities: message.jwt_authorities.map((a) => ({
-      kid: a.kid,
-      publicKey: createPublicKey({ key: a.public_key, format: 'der', type: 'spki' }),
-    })),
-    sequenceNumber: message.sequence_number === '' ? undefined : BigInt(message.sequence_number),
+    jwtAuthorities: message.jwt_authorities.map((a, i) => ({ kid: a.kid, publicKey: spkiPublicKey(a.public_key, `jwt_authorities[${i}].public_key`) })),
+    sequenceNumber: message.sequence_number === '' ? undefined : sequenceNumber(message.sequence_number),
     refreshHintSeconds: Number(message.refresh_hint) === 0 ? undefined : Number(message.refresh_hint),
   })
+}
+
+function spkiPublicKey(der: Buffer, field: string): KeyObject {
+  try {
+    return createPublicKey({ key: der, format: 'der', type: 'spki' })
+  } catch (cause) {
+    throw new SpiffeError('INVALID_BUNDLE', `${field}: must be a DER SubjectPublicKeyInfo of a supported key type`, { cause })
+  }
+}
+
+function sequenceNumber(text: string): bigint {
+  if (!/^(?:0|[1-9][0-9]*)$/.test(text)) throw new SpiffeError('INVALID_BUNDLE', 'sequence_number: must be an unsigned decimal integer')
+  return BigInt(text)
 }

@@ -1,6 +1,6 @@
-import { fileURLToPath } from 'node:url'
 import * as grpc from '@grpc/grpc-js'
 import * as protoLoader from '@grpc/proto-loader'
+import { sourcePath } from '../common/source-path.js'
 
 /** Options used for every .proto in the project (snake_case field names as on the wire). */
 export const PROTO_LOADER_OPTIONS: protoLoader.Options = {
@@ -13,7 +13,7 @@ export const PROTO_LOADER_OPTIONS: protoLoader.Options = {
 
 /** Absolute path of a .proto file shipped in proto/. */
 export function protoPath(file: string): string {
-  return fileURLToPath(new URL(file, import.meta.url))
+  return sourcePath(import.meta.url, file)
 }
 
 const cache = new Map<string, grpc.GrpcObject>()

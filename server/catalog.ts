@@ -11,7 +11,7 @@ import { diskUpstreamAuthority } from '../plugins/upstream-authority/disk/index.
 export const SERVER_PLUGIN_CONSTRAINTS: ReadonlyMap<PluginKind, KindConstraint> = new Map<PluginKind, KindConstraint>([
   ['DataStore', { min: 1, max: 1 }],
   ['KeyManager', { min: 1, max: 1 }],
-  ['NodeAttestor', { min: 1, max: undefined }],
+  ['ServerNodeAttestor', { min: 1, max: undefined }],
   ['UpstreamAuthority', { min: 0, max: 1 }],
 ])
 

@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ConfigError } from '../common/errors.js'
+import { builtInKeyCases, expectUnknownKey } from '../test/config-keys.js'
+import { serverCatalog } from './catalog.js'
 import { loadServerConfig, SERVER_DEFAULTS } from './config.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'steeple-config-'))
@@ -51,6 +53,12 @@ describe('server config', () => {
     expect(c.logLevel).toBe('debug')
   })
 
+  it('admin callers: none beyond root and the server by default; uids and gids from admin.allowed_*', () => {
+    expect(loadServerConfig({}, '/work').admin).toEqual({ uids: [], gids: [] })
+    const c = loadServerConfig({ config: configFile('admin:\n  allowed_uids: [1000, 1001]\n  allowed_gids: [50]\n') })
+    expect(c.admin).toEqual({ uids: [1000, 1001], gids: [50] })
+  })
+
   it('reads durations in seconds or with units', () => {
     const c = loadServerConfig({ config: configFile('server:\n  ca_ttl: 1h30m\n  default_x509_svid_ttl: 600\n  default_jwt_svid_ttl: 90s\n') })
     expect(c.caTtlSeconds).toBe(5400)
@@ -74,6 +82,9 @@ describe('server config', () => {
     ['server:\n  a: 1\n  a: 2\n', /:3:3: Map keys must be unique/],
     ['plugins:\n  Datastore:\n    sqlite: {}\n', /plugins\.Datastore is not a known key/],
     ['- just\n- a list\n', /must be a section/],
+    ['admin:\n  allowed_uids: [-1]\n', /admin\.allowed_uids\[0\] must be at least 0/],
+    ['admin:\n  allowed_gids: wheel\n', /admin\.allowed_gids must be a list/],
+    ['admin:\n  allowed_users: [1]\n', /admin\.allowed_users is not a known key/],
   ])('refuses bad config %#, naming the key and the rule', (text, message) => {
     const path = configFile(text)
     let thrown: unknown
@@ -84,6 +95,17 @@ describe('server config', () => {
     }
     expect(thrown).toBeInstanceOf(ConfigError)
     expect((thrown as Error).message).toMatch(message)
+  })
+
+  // Each plugin section is checked by the plugin's schema when the catalog loads it; the host
+  // callback comes after that check, so no plugin is created here.
+  it.each(builtInKeyCases('server', 'KeyManager', 'disk'))('refuses the key %s at %j, naming the key path', async (_key, text, path) => {
+    await expectUnknownKey(async () => {
+      const config = loadServerConfig({ config: configFile(text) })
+      await serverCatalog().load('KeyManager', config.plugins['KeyManager']!, () => {
+        throw new Error('the plugin section was accepted')
+      })
+    }, path)
   })
 
   it('names a missing config file', () => {

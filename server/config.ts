@@ -70,7 +70,12 @@ const pluginSections = s.object({
   UpstreamAuthority: s.record(s.optional(s.record(anyValue))),
 })
 
-const fileSchema = s.object({ server: serverSection, plugins: pluginSections })
+/** Who may use the admin socket besides root and the server's own uid (checked from the kernel's peer credentials). */
+const adminSection = s.object({
+  allowed_uids: s.array(s.int({ min: 0, max: 2 ** 32 - 2 }), { default: [] }),
+  allowed_gids: s.array(s.int({ min: 0, max: 2 ** 32 - 2 }), { default: [] }),
+})
+const fileSchema = s.object({ server: serverSection, admin: adminSection, plugins: pluginSections })
 
 /** Plugins used when the config names none of a kind. */
 const DEFAULT_PLUGINS: Readonly<Record<string, Readonly<Record<string, unknown>>>> = {
@@ -97,6 +102,8 @@ export interface ServerConfig {
   readonly joinTokenTtlSeconds: number
   readonly auditRetentionSeconds: number
   readonly metricsPort: number | undefined
+  /** Callers of the admin API besides root and the server's uid: by uid, or by primary or supplementary gid. */
+  readonly admin: { readonly uids: readonly number[]; readonly gids: readonly number[] }
   /** Kind → plugin name → that plugin's raw config section (validated by the plugin at load). */
   readonly plugins: Readonly<Record<string, Readonly<Record<string, unknown>>>>
 }
@@ -156,6 +163,7 @@ export function loadServerConfig(flags: ServerFlags, cwd = process.cwd()): Serve
     joinTokenTtlSeconds: c.join_token_ttl,
     auditRetentionSeconds: c.audit_retention,
     metricsPort: c.metrics_port,
+    admin: Object.freeze({ uids: Object.freeze([...parsed.admin.allowed_uids]), gids: Object.freeze([...parsed.admin.allowed_gids]) }),
     plugins: Object.freeze(plugins),
   })
 }

@@ -95,7 +95,7 @@ export function instrumentCore(core: ServerCore, metrics: ServerMetrics): Server
       },
     })
   }
-  return { ...core, ca, nodeAttestors }
+  return { ...core, ca, issuer: core.issuer.withSigner(ca), nodeAttestors }
 }
 
 /** A running metrics endpoint. */

@@ -16,6 +16,7 @@ import {
 } from './bundle-codec.js'
 import { SpiffeError } from './errors.js'
 import { parseTrustDomain } from './id.js'
+import { OPENSSL_TEXT, damagedSpiffeBundles } from './testdata/damaged-bundles.js'
 
 // --- vectors ---------------------------------------------------------------------------------
 
@@ -192,10 +193,10 @@ const DOCUMENT_POLICY: Record<string, { ids: string; follow: 'go_spiffe' | 'spec
   spiffebundle_valid_2: { ids: 'BUN-01, BUN-09, BUN-10', follow: 'spec' },
   // JWT-SVID.md §6.1 binds publishers only; the spec has no consumer rule for a missing kid, and
   // go-spiffe rejects the whole bundle, so we do too (a key without kid cannot select a token anyway).
-  spiffebundle_missing_kid: { ids: 'JWT-14', follow: 'go_spiffe', error: /^spiffebundle: keys\[1\]: JWT key must have a non-empty kid$/ },
+  spiffebundle_missing_kid: { ids: 'JWT-14', follow: 'go_spiffe', error: /^spiffebundle: keys\[1\]\.kid: must be a non-empty string on a JWT key$/ },
   // go-spiffe rejects the bundle; X509-SVID.md §6.2 says all but the first x5c value MUST be ignored.
   spiffebundle_multiple_x509: { ids: 'X509-24', follow: 'spec' },
-  spiffebundle_no_keys: { ids: 'BUN-02', follow: 'spec', error: /^spiffebundle: keys member is required$/ },
+  spiffebundle_no_keys: { ids: 'BUN-02', follow: 'spec', error: /^spiffebundle: keys: must be present$/ },
 }
 
 describe('parseSpiffeBundle: go-spiffe fixtures', () => {
@@ -240,7 +241,7 @@ describe('parseSpiffeBundle: go-spiffe fixtures', () => {
 
 describe('parseJwtBundleJwks: go-spiffe fixtures', () => {
   const error: Record<string, RegExp> = {
-    jwks_missing_kid: /^jwtbundle: keys\[1\]: JWT key must have a non-empty kid$/,
+    jwks_missing_kid: /^jwtbundle: keys\[1\]\.kid: must be a non-empty string on a JWT key$/,
   }
   it.each(vectors.workload_api_jwks_documents.map((doc) => [doc.name, doc] as const))(
     'WJ-07: %s (as go-spiffe jwtbundle.Parse)',
@@ -291,7 +292,7 @@ const SYNTHETIC_POLICY: Record<string, SyntheticPolicy> = {
     follow: 'spec',
     parser: 'spiffe',
     build: () => ({ keys: null }),
-    error: /^spiffebundle: keys member is required$/,
+    error: /^spiffebundle: keys: must be present$/,
   },
   'unknown use is skipped': {
     ids: 'BUN-04',
@@ -320,7 +321,7 @@ const SYNTHETIC_POLICY: Record<string, SyntheticPolicy> = {
     follow: 'spec',
     parser: 'spiffe',
     build: () => ({ keys: [{ use: 'jwt-svid', kid: 'k1' }] }),
-    error: /^spiffebundle: keys\[0\]: JWK must have a kty$/,
+    error: /^spiffebundle: keys\[0\]\.kty: must be present$/,
   },
   // go-spiffe rejects the bundle; X509-SVID.md §6.2 says such an entry MUST be ignored.
   'x509-svid entry without x5c': {
@@ -337,14 +338,14 @@ const SYNTHETIC_POLICY: Record<string, SyntheticPolicy> = {
     build: () => ({
       keys: [{ kty: 'EC', use: 'x509-svid', ...ecMembers(publicJwk(jwtP256.authority.publicKey)), x5c: [b64(caP256.der)] }],
     }),
-    error: /^spiffebundle: keys\[0\]: public keys in key and x5c fields do not match$/,
+    error: /^spiffebundle: keys\[0\]\.x5c\[0\]: certificate public key must be the key the JWK members describe$/,
   },
   'x509-svid entry with only kty/use/x5c (no key members)': {
     ids: 'INTEROP-07',
     follow: 'go_spiffe',
     parser: 'spiffe',
     build: () => ({ keys: [{ kty: 'EC', use: 'x509-svid', x5c: [b64(caP256.der)] }] }),
-    error: /^spiffebundle: keys\[0\]: EC key is missing member "crv"$/,
+    error: /^spiffebundle: keys\[0\]\.crv: must be present in an EC key$/,
   },
   'x5c encoded as base64url': {
     ids: 'X509-23',
@@ -356,7 +357,7 @@ const SYNTHETIC_POLICY: Record<string, SyntheticPolicy> = {
       expect(FIXTURE_CA_JWK.x5c[0]).toMatch(/\+.*\/|\/.*\+/)
       return { keys: [{ kty: 'EC', use: 'x509-svid', ...FIXTURE_CA_MEMBERS, x5c: [der.toString('base64url')] }] }
     },
-    error: /^spiffebundle: keys\[0\]: x5c\[0\] must be a padded standard base64 string/,
+    error: /^spiffebundle: keys\[0\]\.x5c\[0\]: must be a padded standard base64 DER X\.509 certificate/,
   },
   'EC coordinate without leading zero bytes': {
     ids: 'INTEROP-06',
@@ -372,21 +373,21 @@ const SYNTHETIC_POLICY: Record<string, SyntheticPolicy> = {
         y: leadingZeroKey.y,
       }],
     }),
-    error: /^spiffebundle: keys\[0\]: EC coordinates must be 32 bytes long for P-256$/,
+    error: /^spiffebundle: keys\[0\]\.x: must be 32 bytes long for P-256$/,
   },
   'spiffe_sequence as string': {
     ids: 'BUN-09',
     follow: 'spec',
     parser: 'spiffe',
     build: () => ({ keys: [], spiffe_sequence: '1' }),
-    error: /^spiffebundle: spiffe_sequence must be an unsigned 64-bit integer$/,
+    error: /^spiffebundle: spiffe_sequence: must be an unsigned 64-bit integer$/,
   },
   'spiffe_refresh_hint as float': {
     ids: 'BUN-10',
     follow: 'spec',
     parser: 'spiffe',
     build: () => ({ keys: [], spiffe_refresh_hint: 1.5 }),
-    error: /^spiffebundle: spiffe_refresh_hint must be a non-negative integer number of seconds$/,
+    error: /^spiffebundle: spiffe_refresh_hint: must be a non-negative integer number of seconds$/,
   },
   'jwt-svid key with kid but no use inside Workload API JWKS': {
     ids: 'WJ-07',
@@ -403,7 +404,7 @@ const SYNTHETIC_POLICY: Record<string, SyntheticPolicy> = {
       keys: [{ kty: 'EC', use: 'x509-svid', ...ecMembers(publicJwk(caP256.publicKey)), x5c: [b64(caP256.der)] }],
     }),
     // go-spiffe fails on the missing kid first; so do we, before looking at `use`.
-    error: /^jwtbundle: keys\[0\]: JWT key must have a non-empty kid$/,
+    error: /^jwtbundle: keys\[0\]\.kid: must be a non-empty string on a JWT key$/,
   },
 }
 
@@ -436,7 +437,7 @@ describe('synthetic bundle cases', () => {
 
   it('WJ-08: a Workload API JWKS key with a kid but another use is rejected', () => {
     const doc = { keys: [{ kty: 'EC', kid: 'ca', use: 'x509-svid', ...ecMembers(publicJwk(caP256.publicKey)) }] }
-    expectInvalid(() => parseJwtBundleJwks(td, JSON.stringify(doc)), /^jwtbundle: keys\[0\]: JWT bundle must hold only JWT-SVID keys, found use "x509-svid"$/)
+    expectInvalid(() => parseJwtBundleJwks(td, JSON.stringify(doc)), /^jwtbundle: keys\[0\]\.use: must be "jwt-svid" or "sig": a JWT bundle holds only JWT-SVID keys$/)
     const sig = { keys: [{ ...doc.keys[0], use: 'sig' }] }
     expect(parseJwtBundleJwks(td, JSON.stringify(sig)).findJwtAuthority('ca')).toBeDefined()
   })
@@ -461,7 +462,7 @@ describe('parseSpiffeBundle', () => {
     (value) => {
       expectInvalid(
         () => parseSpiffeBundle(td, `{"keys":[],"spiffe_sequence":${value}}`),
-        /^spiffebundle: spiffe_sequence must be an unsigned 64-bit integer$/,
+        /^spiffebundle: spiffe_sequence: must be an unsigned 64-bit integer$/,
       )
     },
   )
@@ -469,7 +470,7 @@ describe('parseSpiffeBundle', () => {
   it.each(['-5', '60.0', '6e1', '"60"', '9007199254740992'])('BUN-10: spiffe_refresh_hint %s is rejected', (value) => {
     expectInvalid(
       () => parseSpiffeBundle(td, `{"keys":[],"spiffe_refresh_hint":${value}}`),
-      /^spiffebundle: spiffe_refresh_hint must be a non-negative integer number of seconds$/,
+      /^spiffebundle: spiffe_refresh_hint: must be a non-negative integer number of seconds$/,
     )
   })
 
@@ -513,31 +514,31 @@ describe('parseSpiffeBundle', () => {
   })
 
   const rejected: [string, () => unknown, RegExp][] = [
-    ['a non-CA certificate in x5c', () => ({ keys: [{ use: 'x509-svid', ...publicJwk(leafCert.publicKey), x5c: [b64(leafCert.der)] }] }), /^spiffebundle: keys\[0\]: certificate must be a CA certificate/],
-    ['bytes after the certificate', () => ({ keys: [{ use: 'x509-svid', ...publicJwk(caP256.publicKey), x5c: [b64(Buffer.concat([caP256.der, Buffer.from([0])]))] }] }), /^spiffebundle: keys\[0\]: certificate must be exactly one DER-encoded certificate$/],
-    ['x5c that is not DER', () => ({ keys: [{ use: 'x509-svid', ...publicJwk(caP256.publicKey), x5c: [b64(Buffer.from('hello'))] }] }), /^spiffebundle: keys\[0\]: certificate must be exactly one DER-encoded certificate$/],
+    ['a non-CA certificate in x5c', () => ({ keys: [{ use: 'x509-svid', ...publicJwk(leafCert.publicKey), x5c: [b64(leafCert.der)] }] }), /^spiffebundle: keys\[0\]\.x5c\[0\]: must be a CA certificate/],
+    ['bytes after the certificate', () => ({ keys: [{ use: 'x509-svid', ...publicJwk(caP256.publicKey), x5c: [b64(Buffer.concat([caP256.der, Buffer.from([0])]))] }] }), /^spiffebundle: keys\[0\]\.x5c\[0\]: must be exactly one DER-encoded X\.509 certificate$/],
+    ['x5c that is not DER', () => ({ keys: [{ use: 'x509-svid', ...publicJwk(caP256.publicKey), x5c: [b64(Buffer.from('hello'))] }] }), /^spiffebundle: keys\[0\]\.x5c\[0\]: must be exactly one DER-encoded X\.509 certificate$/],
     ['x5c without padding', () => {
       // The fixture certificate's base64 ends in padding (its length is not a multiple of 3).
       expect(FIXTURE_CA_JWK.x5c[0]).toMatch(/=$/)
       return { keys: [{ use: 'x509-svid', kty: 'EC', ...FIXTURE_CA_MEMBERS, x5c: [FIXTURE_CA_JWK.x5c[0]!.replace(/=+$/, '')] }] }
-    }, /x5c\[0\] must be a padded standard base64 string/],
-    ['x5c that is not an array', () => ({ keys: [{ use: 'x509-svid', ...publicJwk(caP256.publicKey), x5c: b64(caP256.der) }] }), /^spiffebundle: keys\[0\]: x5c must be an array$/],
-    ['a duplicate kid', () => ({ keys: [{ use: 'jwt-svid', kid: 'a', ...publicJwk(jwtP256.authority.publicKey) }, { use: 'jwt-svid', kid: 'a', ...publicJwk(jwtP384.authority.publicKey) }] }), /^spiffebundle: keys\[1\]: duplicate kid "a"$/],
-    ['an empty kid', () => ({ keys: [{ use: 'jwt-svid', kid: '', ...publicJwk(jwtP256.authority.publicKey) }] }), /^spiffebundle: keys\[0\]: JWT key must have a non-empty kid$/],
-    ['a private key', () => ({ keys: [{ use: 'jwt-svid', kid: 'a', ...(jwtP256.privateKey.export({ format: 'jwk' }) as object) }] }), /^spiffebundle: keys\[0\]: key must not contain private key members$/],
-    ['an unsupported curve', () => ({ keys: [{ use: 'jwt-svid', kid: 'a', ...publicJwk(jwtP256.authority.publicKey), crv: 'secp256k1' }] }), /^spiffebundle: keys\[0\]: unsupported EC curve "secp256k1"$/],
+    }, /^spiffebundle: keys\[0\]\.x5c\[0\]: must be a padded standard base64 DER X\.509 certificate/],
+    ['x5c that is not an array', () => ({ keys: [{ use: 'x509-svid', ...publicJwk(caP256.publicKey), x5c: b64(caP256.der) }] }), /^spiffebundle: keys\[0\]\.x5c: must be an array of base64 DER certificates$/],
+    ['a duplicate kid', () => ({ keys: [{ use: 'jwt-svid', kid: 'a', ...publicJwk(jwtP256.authority.publicKey) }, { use: 'jwt-svid', kid: 'a', ...publicJwk(jwtP384.authority.publicKey) }] }), /^spiffebundle: keys\[1\]\.kid: must be unique in the bundle, "a" is repeated$/],
+    ['an empty kid', () => ({ keys: [{ use: 'jwt-svid', kid: '', ...publicJwk(jwtP256.authority.publicKey) }] }), /^spiffebundle: keys\[0\]\.kid: must be a non-empty string on a JWT key$/],
+    ['a private key', () => ({ keys: [{ use: 'jwt-svid', kid: 'a', ...(jwtP256.privateKey.export({ format: 'jwk' }) as object) }] }), /^spiffebundle: keys\[0\]\.d: must not be present: a public key holds no private key members$/],
+    ['an unsupported curve', () => ({ keys: [{ use: 'jwt-svid', kid: 'a', ...publicJwk(jwtP256.authority.publicKey), crv: 'secp256k1' }] }), /^spiffebundle: keys\[0\]\.crv: must be "P-256", "P-384" or "P-521" for an EC key$/],
     ['a point off the curve', () => {
       const jwk = publicJwk(jwtP256.authority.publicKey)
       const y = Buffer.from(jwk.y!, 'base64url')
       y[31]! ^= 1
       return { keys: [{ use: 'jwt-svid', kid: 'a', ...jwk, y: y.toString('base64url') }] }
-    }, /^spiffebundle: keys\[0\]: key members do not form a valid EC public key$/],
-    ['a coordinate with padding', () => ({ keys: [{ use: 'jwt-svid', kid: 'a', ...publicJwk(jwtP256.authority.publicKey), x: `${publicJwk(jwtP256.authority.publicKey).x}=` }] }), /^spiffebundle: keys\[0\]: member "x" must be non-empty unpadded base64url$/],
-    ['an RSA key without e', () => ({ keys: [{ use: 'jwt-svid', kid: 'a', kty: 'RSA', n: publicJwk(jwtRsa.authority.publicKey).n }] }), /^spiffebundle: keys\[0\]: RSA key is missing member "e"$/],
-    ['an OKP key on X25519', () => ({ keys: [{ use: 'jwt-svid', kid: 'a', kty: 'OKP', crv: 'X25519', x: Buffer.alloc(32, 9).toString('base64url') }] }), /^spiffebundle: keys\[0\]: unsupported OKP curve "X25519"$/],
-    ['a kid that is not a string', () => ({ keys: [{ use: 'jwt-svid', kid: 5, ...publicJwk(jwtP256.authority.publicKey) }] }), /^spiffebundle: keys\[0\]: kid must be a string$/],
-    ['a JWK that is not an object', () => ({ keys: ['x'] }), /^spiffebundle: keys\[0\]: JWK must be a JSON object$/],
-    ['keys that is not an array', () => ({ keys: {} }), /^spiffebundle: keys must be an array$/],
+    }, /^spiffebundle: keys\[0\]: x and y must be a point on P-256$/],
+    ['a coordinate with padding', () => ({ keys: [{ use: 'jwt-svid', kid: 'a', ...publicJwk(jwtP256.authority.publicKey), x: `${publicJwk(jwtP256.authority.publicKey).x}=` }] }), /^spiffebundle: keys\[0\]\.x: must be non-empty unpadded base64url$/],
+    ['an RSA key without e', () => ({ keys: [{ use: 'jwt-svid', kid: 'a', kty: 'RSA', n: publicJwk(jwtRsa.authority.publicKey).n }] }), /^spiffebundle: keys\[0\]\.e: must be present in an RSA key$/],
+    ['an OKP key on X25519', () => ({ keys: [{ use: 'jwt-svid', kid: 'a', kty: 'OKP', crv: 'X25519', x: Buffer.alloc(32, 9).toString('base64url') }] }), /^spiffebundle: keys\[0\]\.crv: must be "Ed25519" for an OKP key$/],
+    ['a kid that is not a string', () => ({ keys: [{ use: 'jwt-svid', kid: 5, ...publicJwk(jwtP256.authority.publicKey) }] }), /^spiffebundle: keys\[0\]\.kid: must be a string$/],
+    ['a JWK that is not an object', () => ({ keys: ['x'] }), /^spiffebundle: keys\[0\]: must be a JSON object$/],
+    ['keys that is not an array', () => ({ keys: {} }), /^spiffebundle: keys: must be an array$/],
   ]
   it.each(rejected)('rejects %s', (_what, build, message) => {
     expectInvalid(() => parseDoc(build()), message)
@@ -597,6 +598,32 @@ describe('parseSpiffeBundle', () => {
   it('BUN-11: the bundle belongs to the trust domain it was read for', () => {
     const other = parseTrustDomain('other.test')
     expect(parseSpiffeBundle(other, '{"keys":[]}').trustDomain.equals(other)).toBe(true)
+  })
+})
+
+// --- damaged bundles ----------------------------------------------------------------------------
+
+describe('damaged bundles: a typed error naming the member and the rule, never OpenSSL\'s text', () => {
+  const damaged = damagedSpiffeBundles()
+
+  it.each(damaged.map((c) => [c.name, c] as const))('%s', (_name, c) => {
+    const err = errorOf(() => parseSpiffeBundle(td, c.json))
+    expect(err.code).toBe('INVALID_BUNDLE')
+    expect(err.message).toBe(`spiffebundle: ${c.member}: ${c.rule}`)
+    expect(err.message).not.toMatch(OPENSSL_TEXT)
+  })
+
+  it('keeps what OpenSSL said about a certificate key off its curve as the cause only', () => {
+    const c = damaged.find((d) => d.name === 'x5c[0] whose certificate key is off its curve')!
+    const err = errorOf(() => parseSpiffeBundle(td, c.json))
+    expect(err.message).toBe('spiffebundle: keys[2].x5c[0]: certificate must hold a well-formed public key')
+    expect((err.cause as Error).message).toMatch(OPENSSL_TEXT)
+  })
+
+  it('names the trust domain and the member inside a bundle map', () => {
+    const c = damaged.find((d) => d.name === 'x5c[0] that is not base64')!
+    const map = `{"trust_domains":{"a.test":${c.json}}}`
+    expectInvalid(() => parseBundleMap(map), /^bundlemap: trust domain "a\.test": keys\[2\]\.x5c\[0\]: must be a padded standard base64 DER X\.509 certificate/)
   })
 })
 
@@ -743,7 +770,7 @@ describe('encodeSpiffeBundle', () => {
   it('X509-23: a non-CA certificate is not published as an X.509 authority', () => {
     expectInvalid(
       () => encodeSpiffeBundle(new Bundle(td, { x509Authorities: [leafCert.der] })),
-      /^spiffebundle: X.509 authority 0: certificate must be a CA certificate/,
+      /^spiffebundle: X.509 authority 0: must be a CA certificate/,
     )
   })
 
@@ -824,8 +851,8 @@ describe('bundle maps', () => {
 
   it('BUN-13: trust_domains must be present and may be empty', () => {
     expect(parseBundleMap('{"trust_domains":{}}').size).toBe(0)
-    expectInvalid(() => parseBundleMap('{}'), /^bundlemap: trust_domains must be present and be a JSON object$/)
-    expectInvalid(() => parseBundleMap('{"trust_domains":[]}'), /^bundlemap: trust_domains must be present and be a JSON object$/)
+    expectInvalid(() => parseBundleMap('{}'), /^bundlemap: trust_domains: must be present and be a JSON object$/)
+    expectInvalid(() => parseBundleMap('{"trust_domains":[]}'), /^bundlemap: trust_domains: must be present and be a JSON object$/)
   })
 
   it.each([
@@ -837,7 +864,7 @@ describe('bundle maps', () => {
   })
 
   it('BUN-13: an invalid member bundle names its trust domain', () => {
-    expectInvalid(() => parseBundleMap('{"trust_domains":{"a.test":{"spiffe_sequence":1}}}'), /^bundlemap: trust domain "a.test": keys member is required$/)
+    expectInvalid(() => parseBundleMap('{"trust_domains":{"a.test":{"spiffe_sequence":1}}}'), /^bundlemap: trust domain "a.test": keys: must be present$/)
   })
 
   it('BUN-14: member refresh hints are not written, and ignored when read', () => {
@@ -863,7 +890,7 @@ describe('bundle maps', () => {
 
   it('BUN-13: a member that cannot be published names its trust domain', () => {
     const a = parseTrustDomain('a.test')
-    expectInvalid(() => encodeBundleMap([new Bundle(a, { x509Authorities: [leafCert.der] })]), /^bundlemap: trust domain "a.test": X.509 authority 0: certificate must be a CA certificate/)
+    expectInvalid(() => encodeBundleMap([new Bundle(a, { x509Authorities: [leafCert.der] })]), /^bundlemap: trust domain "a.test": X.509 authority 0: must be a CA certificate/)
     expectInvalid(() => encodeBundleMap([new Bundle(a, { sequenceNumber: 2n ** 64n })]), /^bundlemap: trust domain "a.test": sequence number must fit in an unsigned 64-bit integer$/)
   })
 })

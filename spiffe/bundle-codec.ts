@@ -1,10 +1,11 @@
-import { createPublicKey, X509Certificate } from 'node:crypto'
-import type { JsonWebKey, KeyObject } from 'node:crypto'
+import { X509Certificate } from 'node:crypto'
+import type { KeyObject } from 'node:crypto'
 import { Bundle, BundleSet } from './bundle.js'
 import type { JwtAuthority } from './bundle.js'
 import { SpiffeError } from './errors.js'
 import { parseTrustDomain } from './id.js'
 import type { TrustDomain } from './id.js'
+import { EC_COORDINATE_BYTES, JWK_KEY_TYPES, publicKeyFromJwkMembers } from './jose-keys.js'
 import { JsonNumber, JsonSyntaxError, readJson, type JsonObject, type JsonValue } from './strict-json.js'
 
 /**
@@ -16,22 +17,16 @@ import { JsonNumber, JsonSyntaxError, readJson, type JsonObject, type JsonValue 
  * everywhere else, so a document that go-spiffe rejects for a broken key is rejected here too.
  * Writing produces what go-spiffe (go-jose) reads: every JWK with its key members, one `x5c` value
  * per CA, a `kid` on every JWT key, `"keys"` always present.
+ *
+ * Every reading error is a SpiffeError `INVALID_BUNDLE` whose message names the member and the rule
+ * it breaks (`spiffebundle: keys[2].x5c[0]: must be ...`); errors of node:crypto (OpenSSL's text)
+ * are kept only as `cause`, since operators see these messages and agents stop on them.
  */
 
 const X509_SVID_USE = 'x509-svid'
 const JWT_SVID_USE = 'jwt-svid'
 /** go-spiffe and SPIRE hold the sequence in a uint64. */
 const MAX_SEQUENCE_NUMBER = 2n ** 64n - 1n
-/** Key types we can read; any other `kty` is skipped (SPIFFE_Trust_Domain_and_Bundle.md §4.2.1). */
-const KNOWN_KEY_TYPES: ReadonlySet<string> = new Set(['EC', 'RSA', 'OKP'])
-/** Coordinate length in bytes per curve; JWKs must carry them at full length (RFC 7518 §6.2.1.2). */
-const EC_COORDINATE_BYTES: ReadonlyMap<string, number> = new Map([
-  ['P-256', 32],
-  ['P-384', 48],
-  ['P-521', 66],
-])
-/** Members that only private (or symmetric) JWKs have (RFC 7518 §6.2.2, §6.3.2, §6.4). */
-const PRIVATE_KEY_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const
 
 // ---------------------------------------------------------------------------------------------
 // Reading
@@ -57,24 +52,12 @@ function readDocument(
   return doc
 }
 
+/** The member `name` of the JWK at `where` as a string, or undefined when absent or null. */
 function optionalString(obj: JsonObject, name: string, where: string): string | undefined {
   const value = obj.get(name)
   if (value === undefined || value === null) return undefined
-  if (typeof value !== 'string') throw invalid(where, `${name} must be a string`)
+  if (typeof value !== 'string') throw invalid(`${where}.${name}`, 'must be a string')
   return value
-}
-
-function requiredMember(obj: JsonObject, name: string, kty: string, where: string): string {
-  const value = optionalString(obj, name, where)
-  if (value === undefined) throw invalid(where, `${kty} key is missing member ${JSON.stringify(name)}`)
-  return value
-}
-
-/** Decodes unpadded base64url (RFC 7515 §2), accepting only the canonical encoding. */
-function decodeBase64Url(text: string): Buffer | undefined {
-  if (!/^[A-Za-z0-9_-]*$/.test(text)) return undefined
-  const bytes = Buffer.from(text, 'base64url')
-  return bytes.toString('base64url') === text ? bytes : undefined
 }
 
 /** Decodes padded standard base64 (RFC 4648 §4), accepting only the canonical encoding. */
@@ -84,47 +67,9 @@ export function decodeBase64Strict(text: string): Buffer | undefined {
   return bytes.toString('base64') === text ? bytes : undefined
 }
 
-function base64UrlMember(obj: JsonObject, name: string, kty: string, where: string): Buffer {
-  const bytes = decodeBase64Url(requiredMember(obj, name, kty, where))
-  if (bytes === undefined || bytes.length === 0) {
-    throw invalid(where, `member ${JSON.stringify(name)} must be non-empty unpadded base64url`)
-  }
-  return bytes
-}
-
-/** The public key a JWK's key members describe; `kty` is one of {@link KNOWN_KEY_TYPES}. */
-function readJwkPublicKey(obj: JsonObject, kty: string, where: string): KeyObject {
-  if (PRIVATE_KEY_MEMBERS.some((member) => obj.has(member))) {
-    throw invalid(where, 'key must not contain private key members')
-  }
-  let jwk: JsonWebKey
-  if (kty === 'EC') {
-    const crv = requiredMember(obj, 'crv', kty, where)
-    const size = EC_COORDINATE_BYTES.get(crv)
-    if (size === undefined) throw invalid(where, `unsupported EC curve ${JSON.stringify(crv)}`)
-    const x = base64UrlMember(obj, 'x', kty, where)
-    const y = base64UrlMember(obj, 'y', kty, where)
-    // go-jose refuses shortened coordinates, so a bundle with one fails for every go-spiffe reader.
-    if (x.length !== size || y.length !== size) {
-      throw invalid(where, `EC coordinates must be ${size} bytes long for ${crv}`)
-    }
-    jwk = { kty, crv, x: x.toString('base64url'), y: y.toString('base64url') }
-  } else if (kty === 'RSA') {
-    const n = base64UrlMember(obj, 'n', kty, where)
-    const e = base64UrlMember(obj, 'e', kty, where)
-    jwk = { kty, n: n.toString('base64url'), e: e.toString('base64url') }
-  } else {
-    const crv = requiredMember(obj, 'crv', kty, where)
-    if (crv !== 'Ed25519') throw invalid(where, `unsupported OKP curve ${JSON.stringify(crv)}`)
-    const x = base64UrlMember(obj, 'x', kty, where)
-    if (x.length !== 32) throw invalid(where, 'Ed25519 public key must be 32 bytes long')
-    jwk = { kty, crv, x: x.toString('base64url') }
-  }
-  try {
-    return createPublicKey({ format: 'jwk', key: jwk })
-  } catch (cause) {
-    throw invalid(where, `key members do not form a valid ${kty} public key`, cause)
-  }
+/** The public key of the JWK at `where` (its key members, read by the rules of jose-keys). */
+function readJwkPublicKey(obj: JsonObject, where: string): KeyObject {
+  return publicKeyFromJwkMembers((name) => obj.get(name), where)
 }
 
 function isSingleDerSequence(der: Uint8Array): boolean {
@@ -138,43 +83,61 @@ function isSingleDerSequence(der: Uint8Array): boolean {
   return 2 + lengthBytes + length === der.length
 }
 
+/** A CA certificate of a bundle and its public key. */
+export interface CaCertificate {
+  readonly certificate: X509Certificate
+  readonly publicKey: KeyObject
+}
+
 /**
- * Parses one DER X.509 certificate that must be a CA (basic constraints cA=true, X509-SVID.md §4.1).
- * Throws `INVALID_BUNDLE` prefixed with `context` otherwise. Shared by the JSON and PEM readers.
+ * Parses one DER X.509 certificate that must be a CA (basic constraints cA=true, X509-SVID.md §4.1)
+ * with a public key node:crypto can load. Shared by the JSON and PEM readers and the writers.
+ * @throws SpiffeError `INVALID_BUNDLE` `<context>: <rule>`; `context` names where the bytes came
+ *   from (`spiffebundle: keys[0].x5c[0]`, `x509bundle: certificate 1`).
  */
-export function parseCaCertificate(der: Uint8Array, context: string): X509Certificate {
+export function parseCaCertificate(der: Uint8Array, context: string): CaCertificate {
+  const rule = 'must be exactly one DER-encoded X.509 certificate'
   // OpenSSL ignores bytes after the certificate; Go's parser does not, so neither do we.
-  if (!isSingleDerSequence(der)) throw invalid(context, 'certificate must be exactly one DER-encoded certificate')
-  let cert: X509Certificate
+  if (!isSingleDerSequence(der)) throw invalid(context, rule)
+  let certificate: X509Certificate
   try {
-    cert = new X509Certificate(der)
+    certificate = new X509Certificate(der)
   } catch (cause) {
-    throw invalid(context, 'certificate could not be parsed', cause)
+    throw invalid(context, rule, cause)
   }
-  if (!cert.ca) throw invalid(context, 'certificate must be a CA certificate (basic constraints cA=true)')
-  return cert
+  let publicKey: KeyObject
+  try {
+    // OpenSSL reads the key only here, so a certificate with a broken key (an EC point off its
+    // curve) parses above and fails now.
+    publicKey = certificate.publicKey
+  } catch (cause) {
+    throw invalid(context, 'certificate must hold a well-formed public key', cause)
+  }
+  if (!certificate.ca) throw invalid(context, 'must be a CA certificate (basic constraints cA=true)')
+  return { certificate, publicKey }
 }
 
 /** The DER CA certificate of an x509-svid JWK, or undefined when it has no `x5c` (X509-SVID.md §6.2). */
-function readX509Entry(key: JsonObject, kty: string, where: string): Buffer | undefined {
+function readX509Entry(key: JsonObject, where: string): Buffer | undefined {
   const x5c = key.get('x5c')
   if (x5c === undefined || x5c === null) return undefined
-  if (!Array.isArray(x5c)) throw invalid(where, 'x5c must be an array')
+  if (!Array.isArray(x5c)) throw invalid(`${where}.x5c`, 'must be an array of base64 DER certificates')
   if (x5c.length === 0) return undefined
   // X509-SVID.md §6.2: every value after the first is ignored (go-spiffe rejects the bundle instead).
   const first = x5c[0]
+  const at = `${where}.x5c[0]`
   const der = typeof first === 'string' ? decodeBase64Strict(first) : undefined
-  if (der === undefined) throw invalid(where, 'x5c[0] must be a padded standard base64 string (RFC 7517 §4.7)')
-  const cert = parseCaCertificate(der, where)
-  const publicKey = readJwkPublicKey(key, kty, where)
-  if (!publicKey.equals(cert.publicKey)) throw invalid(where, 'public keys in key and x5c fields do not match')
+  if (der === undefined) throw invalid(at, 'must be a padded standard base64 DER X.509 certificate (RFC 7517 §4.7)')
+  const ca = parseCaCertificate(der, at)
+  const publicKey = readJwkPublicKey(key, where)
+  if (!publicKey.equals(ca.publicKey)) throw invalid(at, 'certificate public key must be the key the JWK members describe')
   return der
 }
 
 function readKid(key: JsonObject, where: string, seen: Set<string>): string {
   const kid = optionalString(key, 'kid', where)
-  if (kid === undefined || kid === '') throw invalid(where, 'JWT key must have a non-empty kid')
-  if (seen.has(kid)) throw invalid(where, `duplicate kid ${JSON.stringify(kid)}`)
+  if (kid === undefined || kid === '') throw invalid(`${where}.kid`, 'must be a non-empty string on a JWT key')
+  if (seen.has(kid)) throw invalid(`${where}.kid`, `must be unique in the bundle, ${JSON.stringify(kid)} is repeated`)
   seen.add(kid)
   return kid
 }
@@ -182,27 +145,26 @@ function readKid(key: JsonObject, where: string, seen: Set<string>): string {
 function readKeys(doc: JsonObject, context: string): JsonValue[] {
   const keys = doc.get('keys')
   // go-spiffe says "no authorities found" here; §4.1.3 says `keys` MUST be present.
-  if (keys === undefined || keys === null) throw invalid(context, 'keys member is required')
-  if (!Array.isArray(keys)) throw invalid(context, 'keys must be an array')
+  if (keys === undefined || keys === null) throw invalid(`${context}: keys`, 'must be present')
+  if (!Array.isArray(keys)) throw invalid(`${context}: keys`, 'must be an array')
   return keys
 }
 
-/** The JWK at `keys[index]` and its `kty`, or undefined for a key type we skip (§4.2.1). */
-function readJwk(value: JsonValue, where: string): { key: JsonObject; kty: string } | undefined {
-  if (!(value instanceof Map)) throw invalid(where, 'JWK must be a JSON object')
+/** The JWK at `keys[index]`, or undefined for a key type we skip (§4.2.1). */
+function readJwk(value: JsonValue, where: string): JsonObject | undefined {
+  if (!(value instanceof Map)) throw invalid(where, 'must be a JSON object')
   const kty = optionalString(value, 'kty', where)
-  if (kty === undefined) throw invalid(where, 'JWK must have a kty')
-  return KNOWN_KEY_TYPES.has(kty) ? { key: value, kty } : undefined
+  if (kty === undefined) throw invalid(`${where}.kty`, 'must be present')
+  return JWK_KEY_TYPES.has(kty) ? value : undefined
 }
 
 function readSequenceNumber(value: JsonValue | undefined, context: string): bigint | undefined {
   // A JSON null reads as absent, as it does for go-spiffe.
   if (value === undefined || value === null) return undefined
-  if (!(value instanceof JsonNumber) || !/^(?:0|[1-9][0-9]{0,19})$/.test(value.text)) {
-    throw invalid(context, 'spiffe_sequence must be an unsigned 64-bit integer')
-  }
+  const fail = (): SpiffeError => invalid(`${context}: spiffe_sequence`, 'must be an unsigned 64-bit integer')
+  if (!(value instanceof JsonNumber) || !/^(?:0|[1-9][0-9]{0,19})$/.test(value.text)) throw fail()
   const sequenceNumber = BigInt(value.text)
-  if (sequenceNumber > MAX_SEQUENCE_NUMBER) throw invalid(context, 'spiffe_sequence must be an unsigned 64-bit integer')
+  if (sequenceNumber > MAX_SEQUENCE_NUMBER) throw fail()
   return sequenceNumber
 }
 
@@ -210,7 +172,7 @@ function readRefreshHint(value: JsonValue | undefined, context: string): number 
   if (value === undefined || value === null) return undefined
   const seconds = value instanceof JsonNumber && /^(?:0|[1-9][0-9]*)$/.test(value.text) ? Number(value.text) : NaN
   if (!Number.isSafeInteger(seconds)) {
-    throw invalid(context, 'spiffe_refresh_hint must be a non-negative integer number of seconds')
+    throw invalid(`${context}: spiffe_refresh_hint`, 'must be a non-negative integer number of seconds')
   }
   return seconds
 }
@@ -226,13 +188,13 @@ function bundleFromDocument(trustDomain: TrustDomain, doc: JsonObject, context: 
     const where = `${context}: keys[${index}]`
     const jwk = readJwk(value, where)
     if (jwk === undefined) return
-    const use = optionalString(jwk.key, 'use', where)
+    const use = optionalString(jwk, 'use', where)
     if (use === X509_SVID_USE) {
-      const der = readX509Entry(jwk.key, jwk.kty, where)
+      const der = readX509Entry(jwk, where)
       if (der !== undefined && !x509Authorities.some((known) => known.equals(der))) x509Authorities.push(der)
     } else if (use === JWT_SVID_USE) {
-      const kid = readKid(jwk.key, where, kids)
-      jwtAuthorities.push({ kid, publicKey: readJwkPublicKey(jwk.key, jwk.kty, where) })
+      const kid = readKid(jwk, where, kids)
+      jwtAuthorities.push({ kid, publicKey: readJwkPublicKey(jwk, where) })
     }
     // A missing or unknown use (wit-svid included: Steeple has no WIT-SVIDs) skips the JWK (§4.2.2).
   })
@@ -266,13 +228,13 @@ export function parseJwtBundleJwks(trustDomain: TrustDomain, json: string | Uint
     const where = `${context}: keys[${index}]`
     const jwk = readJwk(value, where)
     if (jwk === undefined) return
-    const kid = readKid(jwk.key, where, kids)
-    const use = optionalString(jwk.key, 'use', where)
+    const kid = readKid(jwk, where, kids)
+    const use = optionalString(jwk, 'use', where)
     // RFC 7517's generic "sig" names the same purpose; anything else is a key of another kind.
     if (use !== undefined && use !== JWT_SVID_USE && use !== 'sig') {
-      throw invalid(where, `JWT bundle must hold only JWT-SVID keys, found use ${JSON.stringify(use)}`)
+      throw invalid(`${where}.use`, 'must be "jwt-svid" or "sig": a JWT bundle holds only JWT-SVID keys')
     }
-    jwtAuthorities.push({ kid, publicKey: readJwkPublicKey(jwk.key, jwk.kty, where) })
+    jwtAuthorities.push({ kid, publicKey: readJwkPublicKey(jwk, where) })
   })
   return new Bundle(trustDomain, { jwtAuthorities })
 }
@@ -294,10 +256,10 @@ function publishableKeyMembers(key: KeyObject, where: string): Record<string, st
 
 function x509AuthorityJwk(der: Uint8Array, index: number, context: string): string {
   const where = `${context}: X.509 authority ${index}`
-  const cert = parseCaCertificate(der, where)
+  const { publicKey } = parseCaCertificate(der, where)
   return JSON.stringify({
     use: X509_SVID_USE,
-    ...publishableKeyMembers(cert.publicKey, where),
+    ...publishableKeyMembers(publicKey, where),
     x5c: [Buffer.from(der.buffer, der.byteOffset, der.byteLength).toString('base64')],
   })
 }
@@ -397,7 +359,7 @@ export function parseBundleMap(json: string | Uint8Array): BundleSet {
       : undefined,
   )
   const members = doc.get('trust_domains')
-  if (!(members instanceof Map)) throw invalid(context, 'trust_domains must be present and be a JSON object')
+  if (!(members instanceof Map)) throw invalid(`${context}: trust_domains`, 'must be present and be a JSON object')
   const bundles = new BundleSet()
   for (const [name, value] of members) {
     const where = `${context}: trust domain ${JSON.stringify(name)}`

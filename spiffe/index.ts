@@ -42,6 +42,7 @@ export {
 // DER reading and certificate fields, for X.509 code outside the core (x509pop path validation).
 export { KeyUsage, OID, decodeCertificate, type CertificateFields } from './x509-certificate.js'
 export { DerError, DerReader, TAG, decodeOid, readTlv, splitDerSequence } from './x509-der.js'
+export { publicKeyFromJwkMembers, type JwkMembers } from './jose-keys.js'
 export { certificatesToPem, encodeX509BundlePem, parseX509BundlePem, pemDecodeAll, pemEncode } from './pem.js'
 export { KEY_TYPES, generateKeyPair, keyTypeOf, type KeyPair, type KeyType } from './x509-keys.js'
 export type { NameAttribute } from './x509-builder.js'

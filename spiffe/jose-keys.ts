@@ -1,6 +1,6 @@
 import { constants, createPublicKey, sign, verify } from 'node:crypto'
 import type { JsonWebKey, KeyObject } from 'node:crypto'
-import { SpiffeError } from './errors.js'
+import { SpiffeError, type SpiffeErrorCode } from './errors.js'
 
 /**
  * The JWS algorithms a JWT-SVID may use (JWT-SVID.md §2.1, Appendix A), the key each one needs,
@@ -184,16 +184,120 @@ export function publicKeyToJwk(key: KeyObject, kid: string, use?: string): JsonW
   return jwk
 }
 
+/** Key types whose public JWKs {@link publicKeyFromJwkMembers} reads; readers skip or refuse others. */
+export const JWK_KEY_TYPES: ReadonlySet<string> = new Set(['EC', 'RSA', 'OKP'])
+
+/** Coordinate length in bytes per curve; JWKs must carry them at full length (RFC 7518 §6.2.1.2). */
+export const EC_COORDINATE_BYTES: ReadonlyMap<string, number> = new Map([
+  ['P-256', 32],
+  ['P-384', 48],
+  ['P-521', 66],
+])
+
+/** Members that only private (or symmetric) JWKs have (RFC 7518 §6.2.2, §6.3.2, §6.4). */
+const PRIVATE_KEY_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const
+
+/** Go's crypto/rsa refuses smaller moduli (Go 1.24), so no go-spiffe peer could use such a key. */
+const MIN_JWK_RSA_MODULUS_BITS = 1024
+/** Go holds `e` in an int and refuses anything larger (crypto/rsa `checkPub`). */
+const MAX_RSA_PUBLIC_EXPONENT = 2 ** 31 - 1
+
+/** Reads one member of a JWK: its JSON value, undefined (or null) when absent. */
+export type JwkMembers = (name: string) => unknown
+
 /**
- * The public key of a JWK; members other than the key material (`kid`, `use`, `alg`) are ignored.
- * @throws SpiffeError `INVALID_BUNDLE` when the JWK holds private members or is not a valid public
- * key (node:crypto's own error as `cause`).
+ * The public key that a JWK's key members describe (RFC 7518 §6.2, §6.3; RFC 8037 §2): EC on
+ * P-256, P-384 or P-521 with full-length coordinates (go-jose refuses shortened ones), RSA with an
+ * odd modulus of at least 1024 bits and an odd exponent from 3 to 2^31-1, or OKP Ed25519. Members
+ * other than the key material (`kid`, `use`, `alg`, `x5c`) are not looked at. `where` names the
+ * JWK in messages (`spiffebundle: keys[2]`).
+ * @throws SpiffeError with `code` (INVALID_BUNDLE unless given) and the message
+ *   `<where>.<member>: <rule>`; a node:crypto error is only ever the `cause`.
+ */
+export function publicKeyFromJwkMembers(member: JwkMembers, where: string, code: SpiffeErrorCode = 'INVALID_BUNDLE'): KeyObject {
+  const fail = (path: string, rule: string, cause?: unknown): SpiffeError =>
+    new SpiffeError(code, `${where}${path}: ${rule}`, cause === undefined ? undefined : { cause })
+  const present = (name: string): boolean => {
+    const value = member(name)
+    return value !== undefined && value !== null
+  }
+  const text = (name: string, kty: string): string => {
+    const value = member(name)
+    if (value === undefined || value === null) throw fail(`.${name}`, `must be present in an ${kty} key`)
+    if (typeof value !== 'string') throw fail(`.${name}`, 'must be a string')
+    return value
+  }
+  const bytes = (name: string, kty: string): Buffer => {
+    const value = decodeBase64Url(text(name, kty))
+    if (value === undefined || value.length === 0) throw fail(`.${name}`, 'must be non-empty unpadded base64url')
+    return value
+  }
+
+  const privateMember = PRIVATE_KEY_MEMBERS.find(present)
+  if (privateMember !== undefined) throw fail(`.${privateMember}`, 'must not be present: a public key holds no private key members')
+  const kty = member('kty')
+  if (typeof kty !== 'string' || !JWK_KEY_TYPES.has(kty)) throw fail('.kty', 'must be "EC", "RSA" or "OKP"')
+
+  let jwk: JsonWebKey
+  // What to say when node:crypto refuses members that passed every check above.
+  let refused: { path: string; rule: string }
+  if (kty === 'EC') {
+    const crv = text('crv', kty)
+    const size = EC_COORDINATE_BYTES.get(crv)
+    if (size === undefined) throw fail('.crv', 'must be "P-256", "P-384" or "P-521" for an EC key')
+    // go-jose refuses shortened coordinates, so a bundle with one fails for every go-spiffe reader.
+    const x = bytes('x', kty)
+    if (x.length !== size) throw fail('.x', `must be ${size} bytes long for ${crv}`)
+    const y = bytes('y', kty)
+    if (y.length !== size) throw fail('.y', `must be ${size} bytes long for ${crv}`)
+    jwk = { kty, crv, x: x.toString('base64url'), y: y.toString('base64url') }
+    refused = { path: '', rule: `x and y must be a point on ${crv}` }
+  } else if (kty === 'RSA') {
+    const n = bytes('n', kty)
+    if (bitLength(n) < MIN_JWK_RSA_MODULUS_BITS || (n[n.length - 1]! & 1) === 0) {
+      throw fail('.n', `must be an odd RSA modulus of at least ${MIN_JWK_RSA_MODULUS_BITS} bits`)
+    }
+    const e = bytes('e', kty)
+    const exponent = bitLength(e) > 31 ? Infinity : e.reduce((value, byte) => value * 256 + byte, 0)
+    if (exponent < 3 || exponent > MAX_RSA_PUBLIC_EXPONENT || exponent % 2 === 0) {
+      throw fail('.e', `must be an odd RSA public exponent from 3 to ${MAX_RSA_PUBLIC_EXPONENT}`)
+    }
+    jwk = { kty, n: n.toString('base64url'), e: e.toString('base64url') }
+    refused = { path: '', rule: 'n and e must be an RSA public key' }
+  } else {
+    const crv = text('crv', kty)
+    if (crv !== 'Ed25519') throw fail('.crv', 'must be "Ed25519" for an OKP key')
+    const x = bytes('x', kty)
+    if (x.length !== 32) throw fail('.x', 'must be 32 bytes long for Ed25519')
+    jwk = { kty, crv, x: x.toString('base64url') }
+    refused = { path: '.x', rule: 'must be an Ed25519 public key' }
+  }
+  try {
+    return createPublicKey({ format: 'jwk', key: jwk })
+  } catch (cause) {
+    throw fail(refused.path, refused.rule, cause)
+  }
+}
+
+/** Decodes unpadded base64url (RFC 7515 §2), accepting only the canonical encoding. */
+function decodeBase64Url(text: string): Buffer | undefined {
+  if (!/^[A-Za-z0-9_-]*$/.test(text)) return undefined
+  const bytes = Buffer.from(text, 'base64url')
+  return bytes.toString('base64url') === text ? bytes : undefined
+}
+
+/** Bits of a big-endian unsigned integer, leading zero octets not counted. */
+function bitLength(bytes: Uint8Array): number {
+  const first = bytes.findIndex((byte) => byte !== 0)
+  return first === -1 ? 0 : (bytes.length - first - 1) * 8 + (32 - Math.clz32(bytes[first]!))
+}
+
+/**
+ * The public key of a JWK, read by the rules of {@link publicKeyFromJwkMembers}; members other
+ * than the key material (`kid`, `use`, `alg`) are ignored.
+ * @throws SpiffeError `INVALID_BUNDLE` `jwk.<member>: <rule>` when the JWK holds private members
+ *   or its members are not a valid public key (node:crypto's own error as `cause`).
  */
 export function publicKeyFromJwk(jwk: JsonWebKey): KeyObject {
-  if ('d' in jwk) throw new SpiffeError('INVALID_BUNDLE', 'jwk: a public key must not hold private key members')
-  try {
-    return createPublicKey({ key: jwk, format: 'jwk' })
-  } catch (err) {
-    throw new SpiffeError('INVALID_BUNDLE', 'jwk: not a valid public key', { cause: err })
-  }
+  return publicKeyFromJwkMembers((name) => jwk[name], 'jwk')
 }

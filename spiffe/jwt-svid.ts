@@ -13,7 +13,8 @@ import type { JwtSvidAlgorithm } from './jose-keys.js'
  * theirs. We are stricter in a few corners go-spiffe leaves open: `crit` headers, RSA keys under
  * 2048 bits, PS* salts other than the hash length, and NumericDates outside a Date's range are
  * refused. Tokens are JWS Compact Serialization signed and checked with node:crypto directly (the
- * Workload API's ValidateJWTSVID calls this on every request).
+ * Workload API's ValidateJWTSVID calls this on every request). One concept, the JWT-SVID format and
+ * its checks in order: hence one file past 400 lines.
  */
 
 /** The algorithms {@link signJwtSvid} signs with (SPIRE's key types: EC P-256/P-384, RSA). */

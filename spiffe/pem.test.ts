@@ -11,6 +11,7 @@ import {
   pemDecodeAll,
   pemEncode,
 } from './pem.js'
+import { OPENSSL_TEXT, withKeyOffCurve } from './testdata/damaged-bundles.js'
 
 x509.cryptoProvider.set(webcrypto)
 
@@ -145,13 +146,17 @@ describe('parseX509BundlePem / encodeX509BundlePem', () => {
   it.each([
     ['text without any certificate', () => 'just some text\n', /^x509bundle: no CERTIFICATE block found$/],
     ['only a private key block', () => pemEncode('PRIVATE KEY', new Uint8Array([1])), /^x509bundle: no CERTIFICATE block found$/],
-    ['a certificate that is not a CA', () => certificatesToPem([ca1, leaf]), /^x509bundle: certificate 1: certificate must be a CA certificate/],
-    ['a block that is not a certificate', () => pemEncode('CERTIFICATE', new Uint8Array([0x30, 0x03, 2, 1, 1])), /^x509bundle: certificate 0: certificate could not be parsed$/],
+    ['a certificate that is not a CA', () => certificatesToPem([ca1, leaf]), /^x509bundle: certificate 1: must be a CA certificate/],
+    ['a block that is not a certificate', () => pemEncode('CERTIFICATE', new Uint8Array([0x30, 0x03, 2, 1, 1])), /^x509bundle: certificate 0: must be exactly one DER-encoded X\.509 certificate$/],
     ['malformed PEM', () => '-----BEGIN CERTIFICATE-----\nAAAA\n', /^x509bundle: pem: CERTIFICATE block has no END line$/],
-  ])('rejects %s', (_what, build, message) => {
+    ['a block that is not base64', () => '-----BEGIN CERTIFICATE-----\nnot*base64\n-----END CERTIFICATE-----\n', /^x509bundle: pem: CERTIFICATE block must contain only base64$/],
+    ['a block of DER that is not a certificate', () => pemEncode('CERTIFICATE', new X509Certificate(ca1).publicKey.export({ format: 'der', type: 'spki' })), /^x509bundle: certificate 0: must be exactly one DER-encoded X\.509 certificate$/],
+    ['a certificate whose key is off its curve', () => certificatesToPem([ca1, withKeyOffCurve(ca2)]), /^x509bundle: certificate 1: certificate must hold a well-formed public key$/],
+  ])('rejects %s, naming the certificate and the rule, never OpenSSL\'s text', (_what, build, message) => {
     const err = errorOf(() => parseX509BundlePem(td, build()))
     expect(err.code).toBe('INVALID_BUNDLE')
     expect(err.message).toMatch(message)
+    expect(err.message).not.toMatch(OPENSSL_TEXT)
   })
 
   it('rejects bytes that are not UTF-8', () => {

@@ -274,6 +274,13 @@ function decodeCertificateUnchecked(der: Uint8Array): CertificateFields {
 
   // OpenSSL must agree that these bytes are a certificate: the signature checks run on its view.
   const x509 = new X509Certificate(der)
+  try {
+    // OpenSSL loads the subject public key only when asked: a broken one (an EC point off its
+    // curve) must fail here, not later inside a signature check with OpenSSL's own text.
+    void x509.publicKey
+  } catch (cause) {
+    throw new DerError('subject public key is malformed or of an unsupported type', { cause })
+  }
   return {
     der,
     x509,

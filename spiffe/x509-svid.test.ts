@@ -9,6 +9,7 @@ import { generateKeyPair } from './x509-keys.js'
 import { mintX509Svid } from './x509-mint.js'
 import { pemEncode as toPem } from './pem.js'
 import { parseX509Svid, parseX509SvidPem, spiffeIdFromCertificate, verifyX509Svid } from './x509-svid.js'
+import { OPENSSL_TEXT, withKeyOffCurve } from './testdata/damaged-bundles.js'
 import { KU, buildCert, der, goErrorAsOurs, testKeys, thrown, x509 } from './testdata/x509.js'
 import type { TestKeys } from './testdata/x509.js'
 
@@ -324,5 +325,26 @@ describe('verifyX509Svid (vectors verify cases)', () => {
     tampered[at] = 'q'.charCodeAt(0)
     expect(spiffeIdFromCertificate(tampered).toString()).toBe('spiffe://domain1.test/qayments')
     expect(thrown(() => verifyX509Svid([tampered], bundle)).message).toBe('x509svid: could not verify leaf certificate: certificate signed by unknown authority')
+  })
+})
+
+// ---------------------------------------------------------------------------------------------
+// certificates whose public key OpenSSL cannot load
+
+describe('a certificate key off its curve', () => {
+  const root = createSelfSignedCa({ trustDomain: td1, privateKey: generateKeyPair('ec-p256').privateKey, ttlSeconds: 3600 })
+  const leafKey = generateKeyPair('ec-p256')
+  const minted = mintX509Svid({ ca: root, spiffeId: parseSpiffeId('spiffe://domain1.test/web'), publicKey: leafKey.publicKey, ttlSeconds: 60 })
+
+  it('in the SVID: cannot parse, with OpenSSL\'s text only as the cause', () => {
+    const err = thrown(() => parseX509Svid(withKeyOffCurve(minted.certificateDer), pkcs8(leafKey.privateKey)))
+    expect([err.code, err.message]).toEqual(['INVALID_X509_SVID', 'x509svid: cannot parse DER encoded certificate'])
+    expect(String((err.cause as Error).cause)).toMatch(OPENSSL_TEXT)
+  })
+
+  it('in the bundle: the authority cannot anchor a chain, and the error is ours', () => {
+    const bundle = new Bundle(td1, { x509Authorities: [withKeyOffCurve(root.certificateDer)] })
+    const err = thrown(() => verifyX509Svid([minted.certificateDer], bundle))
+    expect([err.code, err.message]).toEqual(['X509_SVID_VERIFICATION_FAILED', 'x509svid: could not verify leaf certificate: certificate signed by unknown authority'])
   })
 })

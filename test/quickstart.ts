@@ -3,11 +3,10 @@
 // through the Workload API with the project's client, verifies both, and keeps the two processes
 // running until Ctrl-C (with --once it stops them and exits 0 after the checks). Re-running on the
 // same ./.steeple reuses the agent's stored identity and the existing entry.
-import 'reflect-metadata'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { createWriteStream, existsSync, type WriteStream } from 'node:fs'
-import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { status } from '@grpc/grpc-js'
@@ -32,6 +31,7 @@ const ADMIN_SOCKET = join(STEEPLE_DIR, 'server', 'admin.sock')
 const WORK_DIR = join(STEEPLE_DIR, 'quickstart')
 const STATE_FILE = join(WORK_DIR, 'state.json')
 const TRUST_BUNDLE = join(WORK_DIR, 'trust-bundle.pem')
+const JOIN_TOKEN_FILE = join(WORK_DIR, 'join-token')
 const AUDIENCE = 'quickstart'
 const START_TIMEOUT_MS = 30_000
 const FETCH_TIMEOUT_MS = 30_000
@@ -210,8 +210,17 @@ async function bootstrapAgent(client: WorkloadApiClient, state: State): Promise<
     }
   }
   const token = await serverCli<{ token: string; agent_id: string }>('token', 'generate')
-  step(`Starting steeple-agent with a join token, trusting the server through ${show(TRUST_BUNDLE)}`)
-  const agent = await startAgent(['--join-token', token.token], client)
+  // In a file only this user can read, not on the command line, where every local user sees it.
+  await rm(JOIN_TOKEN_FILE, { force: true })
+  await writeFile(JOIN_TOKEN_FILE, `${token.token}\n`, { mode: 0o600, flag: 'wx' })
+  step(`Starting steeple-agent with the join token in ${show(JOIN_TOKEN_FILE)} (0600), trusting the server through ${show(TRUST_BUNDLE)}`)
+  let agent: Service
+  try {
+    agent = await startAgent(['--join-token-file', JOIN_TOKEN_FILE], client)
+  } finally {
+    // Used up by the attestation (or of no use after a failed one); the agent keeps its SVID instead.
+    await rm(JOIN_TOKEN_FILE, { force: true })
+  }
   await writeFile(STATE_FILE, JSON.stringify({ agentId: token.agent_id }, null, 2) + '\n')
   return { agent, agentId: token.agent_id }
 }

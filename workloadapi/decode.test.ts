@@ -1,6 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { SpiffeError, parseTrustDomain } from '../spiffe/index.js'
+import { OPENSSL_TEXT } from '../spiffe/testdata/damaged-bundles.js'
 import {
   decodeJwtBundles,
   decodeJwtSvidValidation,
@@ -117,6 +118,11 @@ describe('X.509 and JWT bundle responses', () => {
 
   const key = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' })
   const jwks = (value: unknown): Uint8Array => Buffer.from(JSON.stringify(value))
+  const offCurve = (coordinate: string): string => {
+    const bytes = Buffer.from(coordinate, 'base64url')
+    bytes[bytes.length - 1]! ^= 0x01
+    return bytes.toString('base64url')
+  }
 
   it('an empty JWK Set is an empty bundle', () => {
     const bundle = jwtBundleFromJwks('spiffe://example.org', jwks({ keys: [] }))
@@ -142,7 +148,13 @@ describe('X.509 and JWT bundle responses', () => {
     [
       'INTEROP-06: an unknown key type',
       jwks({ keys: [{ kty: 'XYZ', kid: 'k' }] }),
-      'JWT bundle for "spiffe://example.org" keys[0] is not a usable public key',
+      'JWT bundle for "spiffe://example.org" keys[0].kty: must be "EC", "RSA" or "OKP"',
+    ],
+    ['an EC key without crv', jwks({ keys: [{ ...key, crv: undefined, kid: 'k' }] }), 'JWT bundle for "spiffe://example.org" keys[0].crv: must be present in an EC key'],
+    [
+      'an EC point off the curve',
+      jwks({ keys: [{ ...key, kid: 'k', y: offCurve(key.y!) }] }),
+      'JWT bundle for "spiffe://example.org" keys[0]: x and y must be a point on P-256',
     ],
     [
       'a duplicate kid',
@@ -154,6 +166,7 @@ describe('X.509 and JWT bundle responses', () => {
     const err = caught(() => jwtBundleFromJwks('spiffe://example.org', bytes))
     expect(err.code).toBe('INVALID_WORKLOAD_API_RESPONSE')
     expect(err.message).toBe(`workloadapi: ${rule}`)
+    expect(err.message).not.toMatch(OPENSSL_TEXT)
   })
 
   it('a bundle key that is not a trust domain is refused', () => {

@@ -1,10 +1,11 @@
-import { createPrivateKey, createPublicKey, type JsonWebKey } from 'node:crypto'
+import { createPrivateKey } from 'node:crypto'
 import {
   Bundle,
   BundleSet,
   SpiffeError,
   parseSpiffeId,
   parseTrustDomain,
+  publicKeyFromJwkMembers,
   splitDerSequence,
   type JwtAuthority,
   type SpiffeId,
@@ -188,9 +189,9 @@ export function decodeX509Bundles(message: X509BundlesResponseMessage): BundleSe
 
 /**
  * Reads a JWK Set of JWT-SVID keys. Keys marked for another use (`use` other than `jwt-svid`) are
- * not JWT authorities and are skipped; every other key needs a `kid` and must be a public key
- * node:crypto can load.
- * @throws SpiffeError `INVALID_WORKLOAD_API_RESPONSE` naming the broken rule.
+ * not JWT authorities and are skipped; every other key needs a `kid` and key members that make a
+ * public key (the rules of {@link publicKeyFromJwkMembers}).
+ * @throws SpiffeError `INVALID_WORKLOAD_API_RESPONSE` naming the member and the broken rule.
  */
 export function jwtBundleFromJwks(key: string, jwksJson: Uint8Array): Bundle {
   const what = `JWT bundle for ${JSON.stringify(key)}`
@@ -216,11 +217,9 @@ export function jwtBundleFromJwks(key: string, jwksJson: Uint8Array): Bundle {
     const { kid, use } = jwk as { kid?: unknown; use?: unknown }
     if (use !== undefined && use !== 'jwt-svid') continue
     if (typeof kid !== 'string' || kid === '') throw responseError(`${what} keys[${i}] has no kid`)
-    try {
-      authorities.push({ kid, publicKey: createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' }) })
-    } catch (err) {
-      throw responseError(`${what} keys[${i}] is not a usable public key`, err)
-    }
+    const members = jwk as Record<string, unknown>
+    const publicKey = publicKeyFromJwkMembers((name) => members[name], `workloadapi: ${what} keys[${i}]`, 'INVALID_WORKLOAD_API_RESPONSE')
+    authorities.push({ kid, publicKey })
   }
   try {
     return new Bundle(trustDomain, { jwtAuthorities: authorities })

@@ -10,6 +10,7 @@ import { parseTrustDomain } from '../../spiffe/index.js'
 import { FakeWorkloadAttestor } from '../../test/fakes/fake-workload-attestor.js'
 import { exitedPid } from '../../test/conformance/workload-attestor-suite.js'
 import { WorkloadAttestorHost } from './workload.js'
+import { grpcStatusOf } from '../../common/grpc-status.js'
 
 type LogLine = Record<string, unknown>
 
@@ -53,7 +54,7 @@ describe('WorkloadAttestorHost', () => {
     const catalog = new PluginCatalog([unixWorkloadAttestor], new Map([['WorkloadAttestor', { min: 1, max: undefined }]]))
     const { log } = capturingLogger()
     const hostFor = (): PluginHost => ({ log, trustDomain: parseTrustDomain('example.org'), dataDir: '/nonexistent', clock: () => new Date() })
-    const loaded = await catalog.load<WorkloadAttestor>('WorkloadAttestor', { unix: {} }, hostFor)
+    const loaded = await catalog.load('WorkloadAttestor', { unix: {} }, hostFor)
     const selectors = await new WorkloadAttestorHost(loaded, { log }).attest(process.pid)
     expect(selectors.toStrings()).toContain(`unix:gid:${process.getegid!()}`)
   })
@@ -71,7 +72,7 @@ describe('WorkloadAttestorHost', () => {
     const err = await failure(host.attest(process.pid))
     expect(err.message).toBe('workloadattestor(broken): engine refused the call')
     expect(err.code).toBe('PERMISSION_DENIED')
-    expect(err.grpcStatus).toBe(status.PERMISSION_DENIED)
+    expect(grpcStatusOf(err)).toBe(status.PERMISSION_DENIED)
     expect(err.cause).toBeInstanceOf(PermissionDeniedError)
     expect(slow.signals[0]?.aborted).toBe(true)
     const failed = lines.filter((l) => l['msg'] === 'Workload attestor failed')
@@ -157,7 +158,7 @@ describe('WorkloadAttestorHost', () => {
     const { log } = capturingLogger()
     const host = new WorkloadAttestorHost([{ name: 'bad', instance: { attest } }], { log })
     const err = await failure(host.attest(process.pid))
-    expect(err.grpcStatus).toBe(status.INTERNAL)
+    expect(grpcStatusOf(err)).toBe(status.INTERNAL)
     expect(err.message).toBe(`workloadattestor(bad): ${message}`)
   })
 
@@ -179,7 +180,7 @@ describe('WorkloadAttestorHost', () => {
       { log },
     )
     const err = await failure(host.attest(process.pid))
-    expect(err.grpcStatus).toBe(status.NOT_FOUND)
+    expect(grpcStatusOf(err)).toBe(status.NOT_FOUND)
     expect(err.message).toBe('workloadattestor(gone): process 1 is not running')
   })
 

@@ -1,5 +1,4 @@
-import { status } from '@grpc/grpc-js'
-import { SteepleError, UnavailableError, errorMessage } from '../../common/errors.js'
+import { SteepleError, UnavailableError, errorMessage, InternalError } from '../../common/errors.js'
 import type { Logger } from '../../common/logger.js'
 import type { WorkloadAttestor } from '../../plugins/workload-attestor/types.js'
 import type { LoadedPlugin } from '../../plugins/registry.js'
@@ -121,15 +120,11 @@ export class WorkloadAttestorHost {
 }
 
 /** An attestor broke its contract (a bug in the plugin, not in the workload). */
-class InvalidSelectorsError extends SteepleError {
-  constructor(message: string) {
-    super('INTERNAL', status.INTERNAL, message)
-  }
-}
+class InvalidSelectorsError extends InternalError {}
 
 /** `err` as a SteepleError whose message names the plugin: `workloadattestor(unix): …`. */
 function prefixed(name: string, err: unknown): SteepleError {
   const message = `workloadattestor(${name}): ${errorMessage(err)}`
-  if (err instanceof SteepleError) return new SteepleError(err.code, err.grpcStatus, message, { cause: err })
-  return new SteepleError('INTERNAL', status.INTERNAL, message, { cause: err })
+  if (err instanceof SteepleError) return new SteepleError(err.code, message, { cause: err })
+  return new InternalError(message, { cause: err })
 }

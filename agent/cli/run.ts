@@ -1,6 +1,7 @@
 import { Command } from 'commander'
 import { errorMessage } from '../../common/errors.js'
 import { loadAgentConfig, type AgentConfig, type AgentFlags } from '../config.js'
+import { JOIN_TOKEN_ENV, takeJoinTokenEnv } from '../join-token.js'
 import { fail } from './output.js'
 
 /** `run`: starts the agent on the config file (if any) and flag overrides; runs until SIGTERM/SIGINT. */
@@ -8,7 +9,8 @@ export function runCommand(): Command {
   return new Command('run')
     .description('run the agent (embedded defaults without --config)')
     .option('--config <file>', 'YAML config file (see examples/agent.yaml)')
-    .option('--join-token <token>', 'attest with this one-time join token (selects the join_token node attestor)')
+    .option('--join-token-file <file>', `attest with the one-time join token in this file, kept 0600 (agent.join_token_path; or set ${JOIN_TOKEN_ENV})`)
+    .option('--join-token <token>', `attest with this one-time join token; every local user can read it in /proc/<pid>/cmdline: prefer --join-token-file or ${JOIN_TOKEN_ENV}`)
     .option('--trust-domain <name>', 'trust domain of the server (agent.trust_domain)')
     .option('--server-address <host>', 'steeple-server agent API address (agent.server_address)')
     .option('--server-port <port>', 'steeple-server agent API port (agent.server_port)')
@@ -20,7 +22,7 @@ export function runCommand(): Command {
     .action(async (flags: AgentFlags) => {
       let config: AgentConfig
       try {
-        config = loadAgentConfig(flags)
+        config = loadAgentConfig(flags, process.cwd(), { [JOIN_TOKEN_ENV]: takeJoinTokenEnv(process.env) })
       } catch (err) {
         fail(errorMessage(err))
         return

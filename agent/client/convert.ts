@@ -1,5 +1,4 @@
-import { status } from '@grpc/grpc-js'
-import { SteepleError, errorMessage } from '../../common/errors.js'
+import { SteepleError, errorMessage, InternalError } from '../../common/errors.js'
 import type { RegistrationEntry } from '../../plugins/data-store/types.js'
 import { bundleFromMessage as bundleFromProto } from '../../proto/index.js'
 import type { Bundle__Output } from '../../proto/generated/steeple/common/v1/Bundle.js'
@@ -13,7 +12,7 @@ import { parseSpiffeId, parseTrustDomain, selectorFromParts, sortSelectors, type
  */
 
 function invalid(what: string, err: unknown): SteepleError {
-  return new SteepleError('INTERNAL', status.INTERNAL, `serverclient: the server sent an invalid ${what}: ${errorMessage(err)}`, { cause: err })
+  return new InternalError(`serverclient: the server sent an invalid ${what}: ${errorMessage(err)}`, { cause: err })
 }
 
 /** A Date from unix seconds carried as a decimal string; undefined for 0. */

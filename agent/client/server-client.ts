@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js'
 import { status } from '@grpc/grpc-js'
 import type { KeyObject } from 'node:crypto'
 import type { PeerCertificate } from 'node:tls'
-import { FailedPreconditionError, SteepleError, errorMessage, type ErrorCode } from '../../common/errors.js'
+import { FailedPreconditionError, SteepleError, errorMessage } from '../../common/errors.js'
 import type { RegistrationEntry } from '../../plugins/data-store/types.js'
 import type { AgentNodeAttestor } from '../../plugins/node-attestor/types.js'
 import type { AgentAPIClient } from '../../proto/generated/steeple/agent/v1/AgentAPI.js'
@@ -21,6 +21,8 @@ import {
   type TrustDomain,
 } from '../../spiffe/index.js'
 import { bundleFromMessage, dateFromUnixSeconds, entryFromMessage } from './convert.js'
+import type { AgentServerClient } from './server-api.js'
+import { codeOfStatus } from '../../common/grpc-status.js'
 
 /** The agent's own SVID, used as client certificate on every call but AttestAgent. */
 export interface AgentSvidCredentials {
@@ -105,21 +107,10 @@ export interface SignedJwtSvidResult {
 
 const DEFAULT_CALL_TIMEOUT_MS = 30_000
 
-const CODES: ReadonlyMap<status, ErrorCode> = new Map<status, ErrorCode>([
-  [status.INVALID_ARGUMENT, 'INVALID_ARGUMENT'],
-  [status.NOT_FOUND, 'NOT_FOUND'],
-  [status.ALREADY_EXISTS, 'ALREADY_EXISTS'],
-  [status.PERMISSION_DENIED, 'PERMISSION_DENIED'],
-  [status.UNAUTHENTICATED, 'UNAUTHENTICATED'],
-  [status.FAILED_PRECONDITION, 'FAILED_PRECONDITION'],
-  [status.UNAVAILABLE, 'UNAVAILABLE'],
-  [status.DEADLINE_EXCEEDED, 'UNAVAILABLE'],
-  [status.CANCELLED, 'UNAVAILABLE'],
-])
 
-/** A status from the server (or the channel) as a SteepleError with the same gRPC code. */
+/** A status from the server (or the channel) as a SteepleError with the domain code it stands for. */
 export function statusError(code: status, details: string, cause?: unknown): SteepleError {
-  return new SteepleError(CODES.get(code) ?? 'INTERNAL', code, details, cause === undefined ? undefined : { cause })
+  return new SteepleError(codeOfStatus(code), details, cause === undefined ? undefined : { cause })
 }
 
 function fromServiceError(err: unknown): SteepleError {
@@ -133,9 +124,10 @@ function fromServiceError(err: unknown): SteepleError {
  * The agent's client of the server's agent API (`steeple.agent.v1.AgentAPI`). The server is
  * authenticated as an X509-SVID for exactly `spiffe://<td>/steeple/server` chaining to the agent's
  * trust bundle (not by host name); the agent authenticates with its SVID. Credentials are fixed per
- * channel, so {@link setBundle} and {@link setSvid} start new channels for later calls.
+ * channel, so {@link setBundle} and {@link setSvid} start new channels for later calls. Implements
+ * the narrow interfaces of server-api.ts that the parts of the agent's manager each take.
  */
-export class ServerClient {
+export class ServerClient implements AgentServerClient {
   readonly #o: ServerClientOptions
   readonly #serverId: SpiffeId
   readonly #Client: grpc.ServiceClientConstructor

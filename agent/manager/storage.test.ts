@@ -4,11 +4,18 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { FailedPreconditionError } from '../../common/errors.js'
-import { Bundle } from '../../spiffe/bundle.js'
-import { parseSpiffeId, parseTrustDomain } from '../../spiffe/id.js'
-import { certificatesToPem } from '../../spiffe/pem.js'
-import { createSelfSignedCa, mintX509Ca, type X509Ca } from '../../spiffe/x509-ca.js'
-import { generateKeyPair, mintX509Svid } from '../../spiffe/index.js'
+import {
+  Bundle,
+  certificatesToPem,
+  createSelfSignedCa,
+  generateKeyPair,
+  mintX509Ca,
+  mintX509Svid,
+  parseSpiffeId,
+  parseTrustDomain,
+  type X509Ca,
+} from '../../spiffe/index.js'
+import { OPENSSL_TEXT, damagedSpiffeBundles } from '../../spiffe/testdata/damaged-bundles.js'
 import { AGENT_FILES, AgentStorage, type StoredAgentSvid } from './storage.js'
 
 const TD = parseTrustDomain('example.org')
@@ -38,6 +45,7 @@ async function expectPrecondition(promise: Promise<unknown>, ...fragments: strin
   expect(err).toBeInstanceOf(FailedPreconditionError)
   expect((err as FailedPreconditionError).code).toBe('FAILED_PRECONDITION')
   for (const fragment of fragments) expect((err as Error).message).toContain(fragment)
+  expect((err as Error).message).not.toMatch(OPENSSL_TEXT)
 }
 
 function mode(s: { mode: number }): number {
@@ -235,5 +243,14 @@ describe('AgentStorage bundle', () => {
     await storage.saveBundle(new Bundle(TD, { x509Authorities: [root.certificateDer] }))
     await writeFile(join(dir, AGENT_FILES.bundle), text)
     await expectPrecondition(storage.loadBundle(), join(dir, AGENT_FILES.bundle), 'example.org')
+  })
+
+  it.each(damagedSpiffeBundles().map((c) => [c.name, c] as const))('refuses a stored bundle with %s, naming the file, the member and the rule, never OpenSSL\'s text', async (_name, c) => {
+    await storage.saveBundle(new Bundle(TD, { x509Authorities: [root.certificateDer] }))
+    await writeFile(join(dir, AGENT_FILES.bundle), c.json)
+    const err = await storage.loadBundle().then(() => undefined, (e: unknown) => e as Error)
+    expect(err).toBeInstanceOf(FailedPreconditionError)
+    expect(err!.message).toBe(`agent: ${join(dir, AGENT_FILES.bundle)} is not a SPIFFE bundle of example.org: spiffebundle: ${c.member}: ${c.rule}`)
+    expect(err!.message).not.toMatch(OPENSSL_TEXT)
   })
 })

@@ -3,10 +3,14 @@ import { mkdir, readFile, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { FailedPreconditionError, errorMessage } from '../../common/errors.js'
 import { writeFileAtomic } from '../../common/fs.js'
-import type { Bundle } from '../../spiffe/bundle.js'
-import { encodeSpiffeBundle, parseSpiffeBundle } from '../../spiffe/bundle-codec.js'
-import type { TrustDomain } from '../../spiffe/id.js'
-import { certificatesToPem, pemDecodeAll } from '../../spiffe/pem.js'
+import {
+  certificatesToPem,
+  encodeSpiffeBundle,
+  parseSpiffeBundle,
+  pemDecodeAll,
+  type Bundle,
+  type TrustDomain,
+} from '../../spiffe/index.js'
 
 /** File names in the agent's data directory. */
 export const AGENT_FILES = Object.freeze({
@@ -70,7 +74,8 @@ export class AgentStorage {
     try {
       privateKey = createPrivateKey(keyPem)
     } catch (err) {
-      throw new FailedPreconditionError(`agent: ${keyPath} is not a PEM private key: ${errorMessage(err)}`, { cause: err })
+      // node:crypto's message is OpenSSL's text; the rule is said here, its error kept as cause.
+      throw new FailedPreconditionError(`agent: ${keyPath} must hold a PEM private key`, { cause: err })
     }
     // saveSvid writes the key first: a crash before the certificate leaves a new key beside the old
     // certificate, which must be refused here rather than fail later as an opaque TLS error.
@@ -78,7 +83,7 @@ export class AgentStorage {
     try {
       leaf = new X509Certificate(chainDer[0]!)
     } catch (err) {
-      throw new FailedPreconditionError(`agent: ${certPath} does not start with a parsable certificate: ${errorMessage(err)}`, { cause: err })
+      throw new FailedPreconditionError(`agent: ${certPath}: the first certificate must be a DER X.509 certificate`, { cause: err })
     }
     if (!leaf.checkPrivateKey(privateKey)) {
       throw new FailedPreconditionError(`agent: ${keyPath} is not the private key of the certificate in ${certPath}; remove both to attest again`)
@@ -104,7 +109,8 @@ export class AgentStorage {
 
   /**
    * The stored bundle of the agent's trust domain, or undefined when none is stored.
-   * @throws FailedPreconditionError naming the file when it exists but does not parse.
+   * @throws FailedPreconditionError naming the file, and the member and rule the bundle parser
+   *   reported, when it exists but does not parse.
    */
   async loadBundle(): Promise<Bundle | undefined> {
     const path = join(this.#dir, AGENT_FILES.bundle)

@@ -1,6 +1,4 @@
-import type { Bundle } from '../../spiffe/bundle.js'
-import type { SpiffeId, TrustDomain } from '../../spiffe/id.js'
-import type { Selector, SelectorSet } from '../../spiffe/selector.js'
+import type { Bundle, Selector, SelectorSet, SpiffeId, TrustDomain } from '../../spiffe/index.js'
 
 /** An X.509-SVID the agent holds for one registration entry. */
 export interface CachedX509Svid {
@@ -43,6 +41,23 @@ export interface WorkloadIdentities {
   readonly federatedBundles: readonly Bundle[]
 }
 
+/** Why the agent holds no valid X.509-SVID for one entry right now. */
+export interface MissingSvid {
+  readonly entryId: string
+  /** When the last SVID the agent held for it expired; undefined when it never had one (this run). */
+  readonly expiredAt: Date | undefined
+  /** When signing is tried again after a failure; undefined when it is being minted now or next. */
+  readonly signingRetryAt: Date | undefined
+}
+
+/** Why some entries have no valid X.509-SVID right now (for the Workload API's answer and log). */
+export interface SvidShortage {
+  /** Since when calls to the server (entry sync, signing) have been failing; undefined while they work. */
+  readonly serverUnreachableSince: Date | undefined
+  /** One per entry asked about, in the same order. */
+  readonly entries: readonly MissingSvid[]
+}
+
 /**
  * The agent's identity cache as the Workload API sees it. Implemented by the SVID manager
  * (agent/manager/), which keeps entries in sync with the server and SVIDs minted and rotated.
@@ -52,6 +67,8 @@ export interface IdentityCache {
   isReady(): boolean
   /** Everything a workload with these (prefixed) selectors may have now; never expired SVIDs. */
   identitiesFor(selectors: SelectorSet): WorkloadIdentities
+  /** Why these entries have no valid X.509-SVID now: server unreachable since when, expired when, retrying when. */
+  svidShortage(entryIds: readonly string[]): SvidShortage
   /** All bundles the agent knows: own trust domain and federated ones. */
   allBundles(): readonly Bundle[]
   /**

@@ -110,13 +110,25 @@ describe('FetchJWTSVID', () => {
     expect(h.cache.jwtRequests).toEqual([])
   })
 
-  it('INTEROP-13: the server being unreachable is UNAVAILABLE with a generic message; the reason is logged', async () => {
+  it('WEP-12, INTEROP-13: the server being unreachable is UNAVAILABLE "no identity available right now"; why is logged at warn, once for a retrying client', async () => {
     const h = await harness()
-    h.cache.addEntry({ spiffeId: 'spiffe://example.org/web', selectors: ['test:caller'] })
+    const web = h.cache.addEntry({ spiffeId: 'spiffe://example.org/web', selectors: ['test:caller'] })
+    const since = new Date(Date.now() - 60_000)
+    h.cache.setServerUnreachable(since)
     h.cache.failJwtSvids(new UnavailableError('agentclient: connect ECONNREFUSED 127.0.0.1:8081'))
-    const result = await fetchJwt(h, { audience: ['a'] })
-    expect(result).toMatchObject({ code: grpc.status.UNAVAILABLE, details: 'JWT-SVID could not be issued' })
-    expect(h.logsWith('JWT-SVID not issued')[0]).toMatchObject({ level: 'warn', reason: 'agentclient: connect ECONNREFUSED 127.0.0.1:8081' })
+    for (let i = 0; i < 3; i++) {
+      const result = await fetchJwt(h, { audience: ['a'] })
+      expect(result).toMatchObject({ code: grpc.status.UNAVAILABLE, details: 'no identity available right now' })
+    }
+    const lines = h.logsWith('JWT-SVID not issued')
+    expect(lines.map((line) => line['level'])).toEqual(['warn', 'debug', 'debug'])
+    expect(lines[0]).toMatchObject({
+      reason: 'agentclient: connect ECONNREFUSED 127.0.0.1:8081',
+      serverUnreachableSince: since.toISOString(),
+      entryIds: [web],
+      spiffeIds: ['spiffe://example.org/web'],
+      callerPid: process.pid,
+    })
   })
 
   it('logs the issued identities with pid, uid and audience, never the token', async () => {

@@ -13,12 +13,13 @@ import {
   type JwtSvid,
   type SpiffeId,
 } from '../../spiffe/index.js'
-import type { AgentEntry, IdentityCache } from '../manager/types.js'
-import { WorkloadApiRefusal, noIdentity, type AttestedCaller } from './caller.js'
+import type { AgentEntry, IdentityCache } from '../manager/index.js'
+import { identityUnavailable, noIdentity, type AttestedCaller } from './caller.js'
 import { claimsStruct } from './claims.js'
 import { firstPerHint, jwtBundlesResponse } from './responses.js'
 import type { CallContext } from './service.js'
 import type { StreamState } from './stream.js'
+import { grpcStatusOf } from '../../common/grpc-status.js'
 
 /** Entries in creation order (then id), one per SPIFFE ID: the first is the default identity. */
 function identitiesInOrder(entries: readonly AgentEntry[]): AgentEntry[] {
@@ -37,7 +38,10 @@ function identitiesInOrder(entries: readonly AgentEntry[]): AgentEntry[] {
  * into `aud` as given; `spiffe_id`, when set, must be a SPIFFE ID the caller is entitled to (WJ-03,
  * WJ-05). One token per identity of the caller (two entries with the same SPIFFE ID are one
  * identity), hints unique (WAPI-14). The tokens come from the cache, which signs through the server
- * when it has none fresh enough; a failure there is UNAVAILABLE with the reason in the log only.
+ * when it has none fresh enough. When it cannot (server unreachable), the caller is entitled but has
+ * no identity right now: UNAVAILABLE "no identity available right now", as FetchX509SVID answers a
+ * new call in that case (WEP-12; clients retry), with the reason logged at warn, rate-limited. The
+ * call to the server is bounded by the server client's deadline.
  */
 export async function fetchJwtSvids(request: JWTSVIDRequest__Output, ctx: CallContext): Promise<JWTSVIDResponse> {
   const audience = request.audience
@@ -63,12 +67,19 @@ export async function fetchJwtSvids(request: JWTSVIDRequest__Output, ctx: CallCo
     tokens = await Promise.all(entries.map((entry) => cache.fetchJwtSvid(entry, audience)))
   } catch (err) {
     // The entry went away between matching and signing: the caller has no such identity now.
-    if (err instanceof SteepleError && (err.grpcStatus === status.PERMISSION_DENIED || err.grpcStatus === status.NOT_FOUND)) {
+    if (err instanceof SteepleError && (grpcStatusOf(err) === status.PERMISSION_DENIED || grpcStatusOf(err) === status.NOT_FOUND)) {
       caller.log.info('JWT-SVID not issued', { reason: err.message })
       throw noIdentity()
     }
-    caller.log.warn('JWT-SVID not issued', { reason: errorMessage(err) })
-    throw new WorkloadApiRefusal('UNAVAILABLE', status.UNAVAILABLE, 'JWT-SVID could not be issued')
+    const entryIds = entries.map((entry) => entry.id)
+    ctx.warnings.warn(caller.log, `jwt:${[...entryIds].sort().join(',')}`, 'JWT-SVID not issued', {
+      reason: errorMessage(err),
+      // Only the server's state matters here: JWT-SVIDs are signed by the server on demand.
+      serverUnreachableSince: cache.svidShortage([]).serverUnreachableSince?.toISOString(),
+      entryIds,
+      spiffeIds: entries.map((entry) => entry.spiffeId.toString()),
+    })
+    throw identityUnavailable()
   }
   caller.log.info('Identity issued', {
     svidType: 'jwt',

@@ -2,9 +2,9 @@ import * as grpc from '@grpc/grpc-js'
 import type { Logger } from '../../common/logger.js'
 import { workloadApiPackageDefinition } from '../../proto/index.js'
 import type { AgentConfig } from '../config.js'
-import type { IdentityCache } from '../manager/types.js'
+import type { IdentityCache } from '../manager/index.js'
 import type { WorkloadAttestation } from './caller.js'
-import type { PeercredAddon } from './peer/addon.js'
+import type { PeercredAddon } from '../../common/peercred.js'
 import { startWorkloadSocket, type WorkloadSocket } from './peer/listener.js'
 import { addReflection } from './reflection/reflection.js'
 import { createWorkloadApiService } from './service.js'
@@ -21,6 +21,8 @@ export interface WorkloadApiOptions {
   readonly addon?: PeercredAddon
   /** Clock for ValidateJWTSVID; the current time when absent. */
   readonly now?: () => Date
+  /** How long a new stream waits for an SVID being minted (tests shorten it); 5 s when absent. */
+  readonly firstMessageWaitMs?: number
 }
 
 /** A running Workload API endpoint. */
@@ -52,6 +54,7 @@ export async function startWorkloadApi(opts: WorkloadApiOptions): Promise<Runnin
     trustDomain: opts.config.trustDomain,
     log,
     ...(opts.now !== undefined && { now: opts.now }),
+    ...(opts.firstMessageWaitMs !== undefined && { firstMessageWaitMs: opts.firstMessageWaitMs }),
   })
   server.addService(service.definition, service.handlers)
   addReflection(server, [workloadApiPackageDefinition()], log)

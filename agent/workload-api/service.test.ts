@@ -4,7 +4,7 @@ import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import * as grpc from '@grpc/grpc-js'
 import { afterEach, describe, expect, it } from 'vitest'
-import { SteepleError } from '../../common/errors.js'
+import { InternalError } from '../../common/errors.js'
 import { protoPath } from '../../proto/index.js'
 import { parseTrustDomain, splitDerSequence, verifyX509Svid } from '../../spiffe/index.js'
 import { FakeAuthority } from '../../test/fakes/fake-identity-cache.js'
@@ -21,8 +21,8 @@ const ALL_METHODS: readonly [string, object][] = [
 ]
 
 const harnesses: Harness[] = []
-async function harness(): Promise<Harness> {
-  const h = await Harness.start()
+async function harness(options: { firstMessageWaitMs?: number } = {}): Promise<Harness> {
+  const h = await Harness.start(options)
   harnesses.push(h)
   return h
 }
@@ -120,7 +120,7 @@ describe('status codes', () => {
   it('a failing attestor gives UNAVAILABLE "workload attestation failed"; the reason is only in the log, with pid and uid', async () => {
     const h = await harness()
     h.beforeAttest = async () => {
-      throw new SteepleError('INTERNAL', grpc.status.INTERNAL, 'workloadattestor(unix): cannot read /proc/1234/status')
+      throw new InternalError('workloadattestor(unix): cannot read /proc/1234/status')
     }
     for (const [method, request] of ALL_METHODS.slice(0, 5)) {
       const result = await rawCall(h.raw(), method, request, headerMetadata('true'))
@@ -263,15 +263,6 @@ describe('FetchX509SVID', () => {
     bundles.cancel()
   })
 
-  it('waits while the caller\'s entries have no SVID yet, then sends it', async () => {
-    const h = await harness()
-    const web = h.cache.addEntry({ spiffeId: 'spiffe://example.org/web', selectors: ['test:caller'], mint: false })
-    const stream = new OpenStream<X509SvidResponse>(h.raw(), 'FetchX509SVID')
-    expect(await stream.quietFor(200)).toBe(true)
-    h.cache.mint(web)
-    expect(ids(await stream.next())).toEqual(['spiffe://example.org/web'])
-    stream.cancel()
-  })
 
   it('logs each issued identity with pid, uid, SPIFFE IDs and entry ids, and never key material', async () => {
     const h = await harness()
@@ -302,6 +293,118 @@ describe('FetchX509SVID', () => {
     await h.api.close()
     expect([0, grpc.status.UNAVAILABLE]).toContain((await stream.ended()).code)
     expect(h.cache.subscriberCount).toBe(0)
+  })
+})
+
+describe('FetchX509SVID for an entitled caller with no valid SVID right now', () => {
+  const leafOf = (response: X509SvidResponse) => new X509Certificate(splitDerSequence(response.svids[0]!.x509_svid)[0]!)
+  // The agent's wait for a first message is far above the client's deadline here, so an answer
+  // within the deadline is an immediate one, and a missing one shows as DEADLINE_EXCEEDED.
+  const FIRST_MESSAGE_WAIT_MS = 120_000
+  const withDeadline = () => ({ deadline: Date.now() + 10_000 })
+
+  it('WEP-12, INTEROP-13: its SVID expired and the server is unreachable: a new call ends at once with UNAVAILABLE "no identity available right now"; why is logged at warn, once for a retrying client', async () => {
+    const h = await harness({ firstMessageWaitMs: FIRST_MESSAGE_WAIT_MS })
+    const web = h.cache.addEntry({ spiffeId: 'spiffe://example.org/web', selectors: ['test:caller'] })
+    const since = new Date(Date.now() - 60_000)
+    h.cache.setServerUnreachable(since)
+    h.cache.expire(web)
+    const expiredAt = h.cache.svidOf(web)!.notAfter
+    for (let i = 0; i < 3; i++) {
+      const result = await rawCall(h.raw(), 'FetchX509SVID', {}, headerMetadata('true'), 1, withDeadline())
+      expect(result).toEqual({ code: grpc.status.UNAVAILABLE, details: 'no identity available right now', messages: [] })
+    }
+    const lines = h.logsWith('No valid X.509-SVID for the caller')
+    expect(lines.map((line) => line['level'])).toEqual(['warn', 'debug', 'debug'])
+    expect(lines[0]).toMatchObject({
+      outcome: 'UNAVAILABLE',
+      reason: 'server unreachable',
+      serverUnreachableSince: since.toISOString(),
+      entryIds: [web],
+      spiffeIds: ['spiffe://example.org/web'],
+      expiredAt: [expiredAt.toISOString()],
+      callerPid: process.pid,
+      method: 'FetchX509SVID',
+    })
+    expect(h.logsWith('Identity issued')).toEqual([])
+    expect(h.cache.subscriberCount).toBe(0)
+  })
+
+  it('WEP-12: signing failing for each of its entries (server reachable) is UNAVAILABLE at once too, logged with the retry time', async () => {
+    const h = await harness({ firstMessageWaitMs: FIRST_MESSAGE_WAIT_MS })
+    const web = h.cache.addEntry({ spiffeId: 'spiffe://example.org/web', selectors: ['test:caller'], mint: false })
+    const retryAt = new Date(Date.now() + 5000)
+    h.cache.failSigning(web, retryAt)
+    const result = await rawCall(h.raw(), 'FetchX509SVID', {}, headerMetadata('true'), 1, withDeadline())
+    expect(result).toEqual({ code: grpc.status.UNAVAILABLE, details: 'no identity available right now', messages: [] })
+    expect(h.logsWith('No valid X.509-SVID for the caller')[0]).toMatchObject({
+      level: 'warn',
+      reason: 'signing failing',
+      entryIds: [web],
+      expiredAt: [null],
+      signingRetryAt: [retryAt.toISOString()],
+    })
+  })
+
+  it('WX-02: an expired SVID is left out while another entry of the caller has a valid one', async () => {
+    const h = await harness()
+    const web = h.cache.addEntry({ spiffeId: 'spiffe://example.org/web', selectors: ['test:caller'] })
+    h.cache.addEntry({ spiffeId: 'spiffe://example.org/db', selectors: ['test:caller'] })
+    h.cache.setServerUnreachable(new Date())
+    h.cache.expire(web)
+    const [response] = (await rawCall(h.raw(), 'FetchX509SVID', {}, headerMetadata('true'))).messages as unknown as X509SvidResponse[]
+    expect(ids(response!)).toEqual(['spiffe://example.org/db'])
+  })
+
+  it('WEP-12: while its SVID is being minted (server reachable) a new call waits for it, then gets it', async () => {
+    const h = await harness({ firstMessageWaitMs: FIRST_MESSAGE_WAIT_MS })
+    const web = h.cache.addEntry({ spiffeId: 'spiffe://example.org/web', selectors: ['test:caller'], mint: false })
+    const stream = new OpenStream<X509SvidResponse>(h.raw(), 'FetchX509SVID')
+    expect(await stream.quietFor(200)).toBe(true)
+    h.cache.mint(web)
+    expect(ids(await stream.next())).toEqual(['spiffe://example.org/web'])
+    stream.cancel()
+  })
+
+  it('WEP-12: … but not unbounded: when nothing is minted within the wait for a first message, UNAVAILABLE, logged as "not minted in time"', async () => {
+    const h = await harness({ firstMessageWaitMs: 300 })
+    const web = h.cache.addEntry({ spiffeId: 'spiffe://example.org/web', selectors: ['test:caller'], mint: false })
+    const result = await rawCall(h.raw(), 'FetchX509SVID', {}, headerMetadata('true'), 1, withDeadline())
+    expect(result).toEqual({ code: grpc.status.UNAVAILABLE, details: 'no identity available right now', messages: [] })
+    expect(h.logsWith('No valid X.509-SVID for the caller')[0]).toMatchObject({
+      level: 'warn',
+      outcome: 'UNAVAILABLE',
+      reason: 'not minted in time',
+      entryIds: [web],
+      expiredAt: [null],
+    })
+    expect(h.cache.subscriberCount).toBe(0)
+  })
+
+  it('WX-10, WX-11, WAPI-05: an open stream whose SVID expires while the server is unreachable stays open and silent (never the expired SVID, no PERMISSION_DENIED), then gets the next SVID at once', async () => {
+    const h = await harness({ firstMessageWaitMs: 300 })
+    const web = h.cache.addEntry({ spiffeId: 'spiffe://example.org/web', selectors: ['test:caller'] })
+    const stream = new OpenStream<X509SvidResponse>(h.raw(), 'FetchX509SVID')
+    const first = leafOf(await stream.next())
+    h.cache.setServerUnreachable(new Date())
+    h.cache.expire(web)
+    // Longer than the wait for a first message: that bound is for new calls only.
+    expect(await stream.quietFor(600)).toBe(true)
+    h.cache.touch()
+    expect(await stream.quietFor(200)).toBe(true)
+    const waiting = h.logsWith('No valid X.509-SVID for the caller')
+    expect(waiting).toHaveLength(1)
+    expect(waiting[0]).toMatchObject({ level: 'warn', outcome: 'stream kept open', reason: 'server unreachable', entryIds: [web] })
+
+    h.cache.setServerUnreachable(undefined)
+    h.cache.mint(web)
+    const next = await stream.next()
+    expect(ids(next)).toEqual(['spiffe://example.org/web'])
+    const fresh = leafOf(next)
+    expect(fresh.serialNumber).not.toBe(first.serialNumber)
+    expect(new Date(fresh.validTo).getTime()).toBeGreaterThan(Date.now())
+    expect(stream.pending).toBe(0)
+    stream.cancel()
   })
 })
 

@@ -13,7 +13,7 @@ import type { X509SVIDRequest__Output } from '../../proto/generated/X509SVIDRequ
 import type { X509SVIDResponse } from '../../proto/generated/X509SVIDResponse.js'
 import { loadWorkloadApi } from '../../proto/index.js'
 import type { TrustDomain } from '../../spiffe/index.js'
-import type { IdentityCache } from '../manager/types.js'
+import type { IdentityCache } from '../manager/index.js'
 import {
   attestCaller,
   checkSecurityHeader,
@@ -24,6 +24,7 @@ import {
   type WorkloadAttestation,
 } from './caller.js'
 import { fetchJwtSvids, jwtBundlesState, validateJwtSvid } from './jwt.js'
+import { WarnThrottle } from './log-throttle.js'
 import { UpdateStream, type StreamState } from './stream.js'
 import { x509BundlesState, x509SvidState } from './x509.js'
 
@@ -37,7 +38,18 @@ export interface WorkloadApiServiceDeps {
   readonly log: Logger
   /** Clock for ValidateJWTSVID; the current time when absent. */
   readonly now?: () => Date
+  /** How long a new stream waits for an SVID being minted; {@link FIRST_MESSAGE_WAIT_MS} when absent. */
+  readonly firstMessageWaitMs?: number
 }
+
+/**
+ * How long a new stream waits for an SVID that is being minted (a new entry, the server just back)
+ * before it ends with UNAVAILABLE; one signing call to a reachable server takes well under this.
+ */
+export const FIRST_MESSAGE_WAIT_MS = 5000
+
+/** The same "no identity right now" warning goes to the log at most this often per set of entries. */
+const UNAVAILABLE_WARN_INTERVAL_MS = 30_000
 
 /** What a handler gets besides the request. */
 export interface CallContext {
@@ -46,6 +58,8 @@ export interface CallContext {
   readonly log: Logger
   /** Aborted when the client cancels the call. */
   readonly signal: AbortSignal
+  /** For warnings a retrying client would repeat: once per interval per key. */
+  readonly warnings: WarnThrottle
   /** Runs the readiness check and attests the caller (UNAVAILABLE when either fails). */
   attest(): Promise<AttestedCaller>
 }
@@ -75,6 +89,7 @@ export interface WorkloadApiService {
 export function createWorkloadApiService(deps: WorkloadApiServiceDeps): WorkloadApiService {
   const definition = loadWorkloadApi().service
   const streams = new Set<UpdateStream<unknown>>()
+  const warnings = new WarnThrottle(UNAVAILABLE_WARN_INTERVAL_MS)
   let closed = false
 
   const context = (method: string, call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>): CallContext => {
@@ -86,6 +101,7 @@ export function createWorkloadApiService(deps: WorkloadApiServiceDeps): Workload
       deps,
       log,
       signal: controller.signal,
+      warnings,
       attest: async () => {
         if (closed || !deps.cache.isReady()) throw notReady()
         return attestCaller(peer, deps.callers, deps.attestation, log, controller.signal)
@@ -137,6 +153,7 @@ export function createWorkloadApiService(deps: WorkloadApiServiceDeps): Workload
             compute,
             serialize,
             log: caller.log,
+            firstMessageWaitMs: deps.firstMessageWaitMs ?? FIRST_MESSAGE_WAIT_MS,
             onDone: () => streams.delete(stream as UpdateStream<unknown>),
           })
           streams.add(stream as UpdateStream<unknown>)
@@ -167,7 +184,7 @@ export function createWorkloadApiService(deps: WorkloadApiServiceDeps): Workload
   const handlers: SpiffeWorkloadAPIHandlers = {
     FetchX509SVID: streaming<X509SVIDRequest__Output, X509SVIDResponse>('FetchX509SVID', async (_request, ctx) => {
       const caller = await ctx.attest()
-      return { caller, plan: { compute: () => x509SvidState(deps.cache, caller), serialize: serializer('FetchX509SVID') } }
+      return { caller, plan: { compute: () => x509SvidState(deps.cache, caller, warnings), serialize: serializer('FetchX509SVID') } }
     }),
     FetchX509Bundles: streaming<X509BundlesRequest__Output, X509BundlesResponse>('FetchX509Bundles', async (_request, ctx) => {
       const caller = await ctx.attest()

@@ -1,18 +1,26 @@
 import { createHash } from 'node:crypto'
 import type * as grpc from '@grpc/grpc-js'
 import type { Logger } from '../../common/logger.js'
-import type { IdentityCache } from '../manager/types.js'
-import { attestationFailed, noIdentity, workloadApiStatus } from './caller.js'
+import type { IdentityCache } from '../manager/index.js'
+import { attestationFailed, identityUnavailable, noIdentity, workloadApiStatus } from './caller.js'
 import type { CallerInfo } from './peer/tracker.js'
 
 /** What a stream should do given the cache as it is now. */
 export type StreamState<M> =
   /** Send this full message (unless the caller already has exactly it). */
   | { readonly kind: 'send'; readonly message: M; readonly onSent?: () => void }
-  /** Nothing valid to send yet (entries match but no SVID is minted): wait for the next change. */
-  | { readonly kind: 'wait' }
+  /**
+   * Nothing valid to send now (entries match but none has a valid SVID). `expected`: it is being
+   * made and should come shortly (minting with the server reachable); otherwise nothing will come
+   * soon (server unreachable past the expiry, signing failing). `onUnavailable` logs why, when the
+   * stream is refused for it or, having sent before, starts waiting for an unexpected SVID.
+   */
+  | { readonly kind: 'wait'; readonly expected: boolean; readonly onUnavailable?: (outcome: UnavailableOutcome) => void }
   /** The caller has no identity (any more): end with PERMISSION_DENIED. */
   | { readonly kind: 'deny' }
+
+/** What a stream did about a 'wait': ended with UNAVAILABLE, or stayed open for the next message. */
+export type UnavailableOutcome = 'UNAVAILABLE' | 'stream kept open'
 
 export interface UpdateStreamOptions<M> {
   readonly call: grpc.ServerWritableStream<unknown, M>
@@ -23,6 +31,8 @@ export interface UpdateStreamOptions<M> {
   /** The message's wire bytes: two messages are the same update when these are. */
   readonly serialize: (message: M) => Buffer
   readonly log: Logger
+  /** How long a stream that has sent nothing waits for an expected first message (then UNAVAILABLE). */
+  readonly firstMessageWaitMs: number
   /** Called once when the stream is over, however it ended. */
   readonly onDone: () => void
 }
@@ -34,6 +44,13 @@ export interface UpdateStreamOptions<M> {
  * leaves the message byte-for-byte the same sends nothing, and while the client reads slowly only the
  * latest state is kept, not a queue. The stream ends with PERMISSION_DENIED when the caller has no
  * identity (WX-10, WX-11), and with UNAVAILABLE when the caller process is gone.
+ *
+ * When there is nothing valid to send (a 'wait'), a stream that has sent nothing yet ends with
+ * UNAVAILABLE at once unless a message is expected, and then after `firstMessageWaitMs` at the
+ * latest: a new call never waits unbounded (WEP-12). A stream that has sent before stays open and
+ * silent: the caller is still entitled, so PERMISSION_DENIED would be wrong, and an empty message
+ * would be no better (go-spiffe reports "no SVIDs in response" as a watch error and keeps what it
+ * had, as it does with silence); the next valid message goes out as soon as it exists.
  */
 export class UpdateStream<M> {
   readonly #opts: UpdateStreamOptions<M>
@@ -45,6 +62,11 @@ export class UpdateStream<M> {
   #scheduled = false
   /** The last write filled the transport's buffer; send again on 'drain'. */
   #blocked = false
+  /** Ends the wait for a first message; cleared once one is sent. */
+  #firstMessageTimer: NodeJS.Timeout | undefined
+  #firstMessageWaitOver = false
+  /** The move of this open stream into waiting for an unexpected SVID is reported (once per wait). */
+  #waitReported = false
 
   constructor(opts: UpdateStreamOptions<M>) {
     this.#opts = opts
@@ -60,6 +82,10 @@ export class UpdateStream<M> {
     })
     // Subscribed before the first computation, so no change can fall between the two.
     this.#unsubscribe = cache.subscribe(() => this.#schedule())
+    this.#firstMessageTimer = setTimeout(() => {
+      this.#firstMessageWaitOver = true
+      this.#update()
+    }, this.#opts.firstMessageWaitMs)
     this.#update()
   }
 
@@ -103,10 +129,24 @@ export class UpdateStream<M> {
       this.end(noIdentity())
       return
     }
-    if (state.kind === 'wait') return
+    if (state.kind === 'wait') {
+      const sentBefore = this.#lastFingerprint !== undefined
+      if (!sentBefore && (!state.expected || this.#firstMessageWaitOver)) {
+        state.onUnavailable?.('UNAVAILABLE')
+        this.end(identityUnavailable())
+        return
+      }
+      if (sentBefore && !state.expected && !this.#waitReported) {
+        this.#waitReported = true
+        state.onUnavailable?.('stream kept open')
+      }
+      return
+    }
+    this.#waitReported = false
     const fingerprint = createHash('sha256').update(serialize(state.message)).digest('base64')
     if (fingerprint === this.#lastFingerprint) return
     this.#lastFingerprint = fingerprint
+    clearTimeout(this.#firstMessageTimer)
     if (!call.write(state.message)) this.#blocked = true
     state.onSent?.()
   }
@@ -114,6 +154,7 @@ export class UpdateStream<M> {
   #finish(): void {
     if (this.#ended) return
     this.#ended = true
+    clearTimeout(this.#firstMessageTimer)
     this.#unsubscribe?.()
     this.#opts.onDone()
   }

@@ -6,7 +6,6 @@
 //   SPIFFE_ENDPOINT_SOCKET=unix://$PWD/.steeple/agent/api.sock \
 //   node --import tsx examples/mtls/greeter-client.ts --port 8443 --hint greeter-client \
 //     --server-id spiffe://example.org/greeter-server [--count 10]
-import 'reflect-metadata'
 import { X509Certificate } from 'node:crypto'
 import type { TLSSocket } from 'node:tls'
 import { parseArgs } from 'node:util'

@@ -5,7 +5,6 @@
 //   SPIFFE_ENDPOINT_SOCKET=unix://$PWD/.steeple/agent/api.sock \
 //   node --import tsx examples/mtls/greeter-server.ts --port 8443 --hint greeter-server \
 //     --client-id spiffe://example.org/greeter-client
-import 'reflect-metadata'
 import { X509Certificate } from 'node:crypto'
 import { parseArgs } from 'node:util'
 import { authorizeId, createMtlsServer, parseSpiffeId } from '../../spiffe/index.js'

@@ -76,18 +76,3 @@ export interface AgentNodeAttestorPlugin {
 export interface ServerNodeAttestorHost extends PluginHost {
   readonly joinTokens: JoinTokenStore
 }
-
-/** Extends a plugin host for server-side NodeAttestor plugins (the server passes the result to `create`). */
-export function serverNodeAttestorHost(host: PluginHost, joinTokens: JoinTokenStore): ServerNodeAttestorHost {
-  return { ...host, joinTokens }
-}
-
-/**
- * The join token store of a server NodeAttestor host.
- * @throws TypeError when the host was not built with {@link serverNodeAttestorHost} (a wiring bug).
- */
-export function joinTokenStoreOf(host: PluginHost): JoinTokenStore {
-  const store = (host as Partial<ServerNodeAttestorHost>).joinTokens
-  if (store === undefined) throw new TypeError('server NodeAttestor plugins must be created with serverNodeAttestorHost()')
-  return store
-}

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { InternalError, InvalidArgumentError, NotFoundError } from '../../common/errors.js'
+import { InvalidArgumentError, NotFoundError, SteepleError, InternalError } from '../../common/errors.js'
 
 /**
  * Where a process sits among containers, read from its cgroup paths: the container ID and, for a
@@ -127,6 +127,6 @@ export async function readCgroupContainerInfo(pid: number, procRoot = '/proc', r
   return parseCgroupContainerInfo(text, pid)
 }
 
-function internal(message: string, cause?: unknown): InternalError {
+function internal(message: string, cause?: unknown): SteepleError {
   return new InternalError(message, cause === undefined ? undefined : { cause })
 }

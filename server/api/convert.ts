@@ -1,12 +1,11 @@
 import type { Agent } from '../../proto/generated/steeple/admin/v1/Agent.js'
 import type { Bundle__Output } from '../../proto/generated/steeple/common/v1/Bundle.js'
-import { bundleFromMessage as bundleFromProto, bundleToMessage } from '../../proto/bundle.js'
+import { bundleFromMessage as bundleFromProto, bundleToMessage } from '../../proto/index.js'
 import type { RegistrationEntry as EntryMessage } from '../../proto/generated/steeple/common/v1/RegistrationEntry.js'
 import type { Selector as SelectorMessage, Selector__Output } from '../../proto/generated/steeple/common/v1/Selector.js'
-import { InvalidArgumentError } from '../../common/errors.js'
+import { InvalidArgumentError, errorMessage } from '../../common/errors.js'
 import type { AttestedNode, RegistrationEntry } from '../../plugins/data-store/types.js'
-import type { Bundle } from '../../spiffe/bundle.js'
-import { selectorFromParts, type Selector } from '../../spiffe/selector.js'
+import { parseCsr, selectorFromParts, type Bundle, type CertificateRequest, type Selector } from '../../spiffe/index.js'
 
 /** Unix seconds of a date (0 for none), as the protos carry times. */
 export function unixSeconds(date: Date | undefined): number {
@@ -72,5 +71,18 @@ export function bundleFromMessage(message: Bundle__Output): Bundle {
     return bundleFromProto(message)
   } catch (err) {
     throw new InvalidArgumentError(`bundle: ${(err as Error).message}`, { cause: err })
+  }
+}
+
+/**
+ * Parses a CSR field of a request. Only its public key is used; its names are ignored.
+ * @throws InvalidArgumentError `<field>: …` when it is missing, malformed or not self-signed.
+ */
+export function csrFromField(bytes: Buffer | undefined, field = 'csr'): CertificateRequest {
+  if (bytes === undefined || bytes.length === 0) throw InvalidArgumentError.forField(field, `a PKCS#10 certificate request (DER) is required`)
+  try {
+    return parseCsr(new Uint8Array(bytes))
+  } catch (err) {
+    throw InvalidArgumentError.forField(field, `${errorMessage(err)}`, { cause: err })
   }
 }

@@ -1,5 +1,5 @@
 import type * as grpc from '@grpc/grpc-js'
-import { toStatus } from '../../common/errors.js'
+import { toStatus } from '../../common/grpc-status.js'
 import type { Logger } from '../../common/logger.js'
 
 /**

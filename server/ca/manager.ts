@@ -1,5 +1,5 @@
 import { randomBytes, type KeyObject } from 'node:crypto'
-import { FailedPreconditionError } from '../../common/errors.js'
+import { FailedPreconditionError, errorMessage } from '../../common/errors.js'
 import type { Logger } from '../../common/logger.js'
 import type { BundleStore } from '../../plugins/data-store/types.js'
 import type { KeyManager, KeyType, ManagedKey } from '../../plugins/key-manager/types.js'
@@ -43,8 +43,6 @@ interface LoadedSlot {
 /** Fractions of a CA's life at which the next one is prepared (published) and activated. */
 const PREPARE_AT = 1 / 2
 const ACTIVATE_AT = 5 / 6
-/** How long {@link CaManager.bundle} may answer from memory: changes by other servers sharing the store show within this. */
-const BUNDLE_CACHE_MS = 1000
 
 /**
  * The server's CA: an X.509 CA and a JWT signing key per slot, rotated as SPIRE does. At half of
@@ -60,9 +58,7 @@ export class CaManager {
   /** JWT keys of reused slots, published until they expire. */
   #retired: RetiredJwtKey[] = []
   #rotating: Promise<void> | undefined
-  readonly #listeners = new Set<(bundle: Bundle) => void>()
-  #bundleCache: { at: number; bundle: Promise<Bundle> } | undefined
-  #bundleGeneration = 0
+  readonly #listeners = new Set<() => Promise<void>>()
 
   constructor(options: CaManagerOptions) {
     this.#o = options
@@ -120,6 +116,7 @@ export class CaManager {
     const life = active.notAfter.getTime() - start
     const prepared = this.#slots.find((s) => s.record.status === 'prepared')
     let changed = false
+    let published = false
     if (prepared === undefined && now >= start + life * PREPARE_AT) {
       const next = await this.#prepare('prepared')
       for (const reused of this.#slots.filter((s) => s.record.slot === next.record.slot)) {
@@ -130,9 +127,12 @@ export class CaManager {
       await this.#publish([next])
       this.#o.log.info('CA prepared', { slot: next.record.slot, notAfter: next.notAfter.toISOString(), jwtKid: next.record.jwtKid })
       changed = true
+      published = true
     }
     const ready = this.#slots.find((s) => s.record.status === 'prepared')
     if (ready !== undefined && now >= start + life * ACTIVATE_AT) {
+      // Every reader of the bundle holds a CA before anything is signed with it (FED-02).
+      if (published) await this.#notify()
       this.#setStatus(active.record.slot, 'old')
       this.#setStatus(ready.record.slot, 'active')
       await this.#save()
@@ -155,7 +155,6 @@ export class CaManager {
       new Date(now),
       expiredKids,
     )
-    this.#dropBundleCache()
     if (changed || after?.sequenceNumber !== before) await this.#notify()
   }
 
@@ -188,31 +187,11 @@ export class CaManager {
   }
 
   /**
-   * The trust domain's bundle as stored (every server's authorities, when several share a store).
-   * Kept for up to {@link BUNDLE_CACHE_MS} and dropped whenever this server changes it: it is read
-   * for every SVID signed, and reading and decoding it cost about as much as signing.
+   * Calls `listener` whenever this server changed the bundle in the store or switched its active
+   * CA, and waits for the promise it returns before {@link rotate} resolves (so readers hold the
+   * new bundle by then). A rejection is logged.
    */
-  bundle(): Promise<Bundle> {
-    const now = performance.now()
-    if (this.#bundleCache !== undefined && now - this.#bundleCache.at < BUNDLE_CACHE_MS) return this.#bundleCache.bundle
-    const generation = this.#bundleGeneration
-    const bundle = this.#o.bundles.get(this.#o.trustDomain).then((b) => b ?? new Bundle(this.#o.trustDomain))
-    // A read that started before a change must not be kept as the current bundle.
-    const entry = { at: now, bundle }
-    if (generation === this.#bundleGeneration) this.#bundleCache = entry
-    bundle.catch(() => {
-      if (this.#bundleCache === entry) this.#bundleCache = undefined
-    })
-    return bundle
-  }
-
-  #dropBundleCache(): void {
-    this.#bundleGeneration++
-    this.#bundleCache = undefined
-  }
-
-  /** Calls `listener` with the new bundle whenever this server changes it. */
-  onBundleChange(listener: (bundle: Bundle) => void): () => void {
+  onBundleChange(listener: () => Promise<void>): () => void {
     this.#listeners.add(listener)
     return () => this.#listeners.delete(listener)
   }
@@ -302,14 +281,12 @@ export class CaManager {
 
   async #publish(slots: readonly LoadedSlot[]): Promise<void> {
     if (slots.length === 0) return
-    this.#dropBundleCache()
     await this.#o.bundles.append(
       new Bundle(this.#o.trustDomain, {
         x509Authorities: slots.flatMap((s) => s.record.roots.map((r) => Buffer.from(r, 'base64'))),
         jwtAuthorities: slots.map((s) => ({ kid: s.record.jwtKid, publicKey: s.jwtKey.publicKey })),
       }),
     )
-    this.#dropBundleCache()
   }
 
   async #save(): Promise<void> {
@@ -317,9 +294,8 @@ export class CaManager {
   }
 
   async #notify(): Promise<void> {
-    if (this.#listeners.size === 0) return
-    const bundle = await this.bundle()
-    for (const listener of this.#listeners) listener(bundle)
+    const results = await Promise.allSettled([...this.#listeners].map((listener) => listener()))
+    for (const r of results) if (r.status === 'rejected') this.#o.log.error('Bundle change listener failed', { err: errorMessage(r.reason) })
   }
 }
 

@@ -4,6 +4,7 @@ import { IN_MEMORY, openSqliteDataStore } from '../../plugins/data-store/sqlite/
 import type { AttestedNode, ChangeEvent, DataStore, NewRegistrationEntry, RegistrationEntry } from '../../plugins/data-store/types.js'
 import { Bundle, parseSelector, parseSpiffeId, parseTrustDomain, type SpiffeId } from '../../spiffe/index.js'
 import { MemoryDataStore } from '../../test/fakes/memory-data-store.js'
+import { buildEntry } from '../../test/fixtures/entries.js'
 import { AuthorizedEntryCache, type AuthorizedEntryCacheOptions, type CacheChange } from './authorized-cache.js'
 
 const td = parseTrustDomain('example.org')
@@ -12,22 +13,12 @@ const AGENT_1 = parseSpiffeId('spiffe://example.org/steeple/agent/x509pop/one')
 const AGENT_2 = parseSpiffeId('spiffe://example.org/steeple/agent/x509pop/two')
 
 function newEntry(spiffeId: string, parentId: string, selectors: string[] = ['unix:uid:1000'], expiresAt?: Date): NewRegistrationEntry {
-  return {
+  return buildEntry({
     spiffeId: parseSpiffeId(spiffeId.startsWith('spiffe://') ? spiffeId : `spiffe://example.org/${spiffeId}`),
     parentId: parseSpiffeId(parentId.startsWith('spiffe://') ? parentId : `spiffe://example.org/${parentId}`),
     selectors: selectors.map(parseSelector),
-    x509SvidTtlSeconds: 0,
-    jwtSvidTtlSeconds: 0,
-    dnsNames: [],
-    federatesWith: [],
-    admin: false,
-    downstream: false,
     expiresAt,
-    hint: '',
-    storeSvid: false,
-    owner: '',
-    description: '',
-  }
+  })
 }
 
 function newNode(id: SpiffeId, selectors: string[], banned = false): Omit<AttestedNode, 'createdAt'> {

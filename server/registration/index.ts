@@ -6,13 +6,11 @@ export {
 } from './authorized-cache.js'
 export { agentId, agentIdPrefix, isAgentId, isReservedId, isServerId, serverId } from './ids.js'
 export { RegistrationService, type EntryResult, type RegistrationServiceOptions } from './service.js'
+export { LIMITS, checkAudience, checkCount, checkText, type Limit } from './limits.js'
 export {
   ENTRY_FIELDS,
-  MAX_DESCRIPTION_BYTES,
-  MAX_ENTRY_ID_BYTES,
-  MAX_HINT_BYTES,
-  MAX_OWNER_BYTES,
   MAX_TTL_SECONDS,
+  validateDnsNames,
   validateEntryFilter,
   validateEntryId,
   validateEntryUpdate,

@@ -1,7 +1,8 @@
-import { InternalError, InvalidArgumentError, NotFoundError, SteepleError, errorMessage } from '../../common/errors.js'
+import { InvalidArgumentError, NotFoundError, SteepleError, errorMessage, InternalError } from '../../common/errors.js'
 import type { Logger } from '../../common/logger.js'
 import type { AuditEvent, DataStore, Page, PageOf, RegistrationEntry } from '../../plugins/data-store/types.js'
 import type { TrustDomain } from '../../spiffe/index.js'
+import { recordAudit } from '../store/record-audit.js'
 import {
   validateEntryFilter,
   validateEntryId,
@@ -28,10 +29,10 @@ export interface RegistrationServiceOptions {
   /** Upper bound of an entry's `jwt_svid_ttl`; the int32 maximum when absent. */
   readonly maxJwtSvidTtlSeconds?: number
   /**
-   * Called after every committed write, so the authorized-entry cache can read the new change
-   * events at once instead of at its next poll.
+   * Runs the writes of one batch call as one unit for whoever watches the store (the entry
+   * cache's wake-up: one sync message per batch); runs them as they are when absent.
    */
-  readonly onWrite?: () => void
+  readonly writeBatch?: <T>(writes: () => Promise<T>) => Promise<T>
 }
 
 /**
@@ -46,10 +47,10 @@ export class RegistrationService {
   readonly #store: Pick<DataStore, 'entries' | 'audit'>
   readonly #trustDomain: TrustDomain
   readonly #log: Logger
+  readonly #writeBatch: <T>(writes: () => Promise<T>) => Promise<T>
   readonly #clock: () => Date
   readonly #maxX509: number | undefined
   readonly #maxJwt: number | undefined
-  readonly #onWrite: (() => void) | undefined
 
   constructor(opts: RegistrationServiceOptions) {
     this.#store = opts.store
@@ -58,7 +59,7 @@ export class RegistrationService {
     this.#clock = opts.clock
     this.#maxX509 = opts.maxX509SvidTtlSeconds
     this.#maxJwt = opts.maxJwtSvidTtlSeconds
-    this.#onWrite = opts.onWrite
+    this.#writeBatch = opts.writeBatch ?? ((writes) => writes())
   }
 
   /**
@@ -132,26 +133,28 @@ export class RegistrationService {
     action: 'entry.create' | 'entry.update' | 'entry.delete',
     write: (item: T) => Promise<RegistrationEntry>,
   ): Promise<EntryResult[]> {
-    const results: EntryResult[] = []
-    for (const [index, item] of items.entries()) {
-      let entry: RegistrationEntry
-      try {
-        entry = await write(item)
-      } catch (err) {
-        results.push({ index, status: 'error', error: this.#itemError(err, action, index, actor) })
-        continue
+    const run = async (): Promise<EntryResult[]> => {
+      const results: EntryResult[] = []
+      for (const [index, item] of items.entries()) {
+        let entry: RegistrationEntry
+        try {
+          entry = await write(item)
+        } catch (err) {
+          results.push({ index, status: 'error', error: this.#itemError(err, action, index, actor) })
+          continue
+        }
+        results.push({ index, status: 'ok', entry })
+        this.#log.info(LOG_MESSAGES[action], {
+          entryId: entry.id,
+          spiffeId: entry.spiffeId.toString(),
+          parentId: entry.parentId.toString(),
+          actor,
+        })
+        await this.#audit(action, actor, entry)
       }
-      results.push({ index, status: 'ok', entry })
-      this.#log.info(LOG_MESSAGES[action], {
-        entryId: entry.id,
-        spiffeId: entry.spiffeId.toString(),
-        parentId: entry.parentId.toString(),
-        actor,
-      })
-      await this.#audit(action, actor, entry)
-      this.#notify()
+      return results
     }
-    return results
+    return this.#writeBatch(run)
   }
 
   #itemError(err: unknown, action: string, index: number, actor: string): SteepleError {
@@ -178,20 +181,7 @@ export class RegistrationService {
         revisionNumber: entry.revisionNumber,
       },
     }
-    try {
-      await this.#store.audit.append([event])
-    } catch (err) {
-      this.#log.error('Audit event not recorded', { action, actor, entryId: entry.id, err: errorMessage(err) })
-    }
-  }
-
-  #notify(): void {
-    if (this.#onWrite === undefined) return
-    try {
-      this.#onWrite()
-    } catch (err) {
-      this.#log.error('Write listener failed', { err: errorMessage(err) })
-    }
+    await recordAudit(this.#store.audit, this.#log, [event])
   }
 }
 

@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { InvalidArgumentError } from '../../common/errors.js'
-import { parseTrustDomain } from '../../spiffe/id.js'
+import { parseTrustDomain } from '../../spiffe/index.js'
+import { emptyEntryFields } from '../../test/fixtures/entries.js'
+import { LIMITS } from './limits.js'
 import {
-  MAX_HINT_BYTES,
+  validateDnsNames,
   validateEntryFilter,
   validateEntryId,
   validateEntryUpdate,
@@ -51,19 +53,7 @@ describe('validateNewEntry', () => {
     expect(entry.spiffeId.toString()).toBe('spiffe://example.org/web')
     expect(entry.parentId.toString()).toBe(AGENT)
     expect(entry.selectors.map(String)).toEqual(['unix:uid:1000'])
-    expect(entry).toMatchObject({
-      x509SvidTtlSeconds: 0,
-      jwtSvidTtlSeconds: 0,
-      dnsNames: [],
-      federatesWith: [],
-      admin: false,
-      downstream: false,
-      expiresAt: undefined,
-      hint: '',
-      storeSvid: false,
-      owner: '',
-      description: '',
-    })
+    expect(entry).toMatchObject(emptyEntryFields())
     expect('id' in entry).toBe(false)
   })
 
@@ -133,7 +123,7 @@ describe('validateNewEntry', () => {
   })
 
   it('WAPI-15: a 1024-byte hint is accepted', () => {
-    expect(validateNewEntry({ ...base, hint: 'h'.repeat(MAX_HINT_BYTES) }, ctx).hint).toHaveLength(1024)
+    expect(validateNewEntry({ ...base, hint: 'h'.repeat(LIMITS.hintBytes.max) }, ctx).hint).toHaveLength(1024)
   })
 
   it.each(['spiffe_id', 'parent_id'])('ID-16: %s in another trust domain is refused', (field) => {
@@ -148,21 +138,21 @@ describe('validateNewEntry', () => {
 
   it.each(['spiffe_id', 'parent_id'])('ID-11: a 2049-byte %s is refused', (field) => {
     expect(invalid({ ...base, [field]: idOfBytes('spiffe://example.org/', 2049) }).message).toBe(
-      `${field}: must not be longer than 2048 bytes`,
+      `${field}: must not be longer than 2048 bytes (got 2049)`,
     )
   })
 
   it.each([
-    ['1025 ASCII characters', 'h'.repeat(1025)],
-    ['513 two-byte characters', 'é'.repeat(513)],
-  ])('WAPI-15: a hint of %s (over 1024 bytes) is refused', (_name, hint) => {
-    expect(invalid({ ...base, hint }).message).toBe('hint: must not be longer than 1024 bytes')
+    ['1025 ASCII characters', 'h'.repeat(1025), 1025],
+    ['513 two-byte characters', 'é'.repeat(513), 1026],
+  ])('WAPI-15: a hint of %s (over 1024 bytes) is refused', (_name, hint, bytes) => {
+    expect(invalid({ ...base, hint }).message).toBe(`hint: must not be longer than 1024 bytes (got ${bytes})`)
   })
 
   it.each(vectors.spec_vs_go_spiffe.filter((c) => c.reason_code === 'trust_domain_too_long'))(
     'ID-11: a SPIFFE ID with a 256-byte trust domain is refused ($length_of_trust_domain bytes)',
     (c) => {
-      expect(invalid({ ...base, spiffe_id: c.input }).message).toBe('spiffe_id: trust domain must not be longer than 255 bytes')
+      expect(invalid({ ...base, spiffe_id: c.input }).message).toBe('spiffe_id: trust domain must not be longer than 255 bytes (got 256)')
     },
   )
 
@@ -238,11 +228,11 @@ describe('validateNewEntry', () => {
     ['an impossible date', { expires_at: '2031-02-30T99:00:00Z' }, 'expires_at: "2031-02-30T99:00:00Z" is not a valid date-time'],
     ['an invalid Date', { expires_at: new Date(Number.NaN) }, 'expires_at: must be a valid date'],
     ['a numeric hint', { hint: 5 }, 'hint: must be a string'],
-    ['a long owner', { owner: 'o'.repeat(256) }, 'owner: must not be longer than 255 bytes'],
-    ['a long description', { description: 'd'.repeat(4097) }, 'description: must not be longer than 4096 bytes'],
+    ['a long owner', { owner: 'o'.repeat(256) }, 'owner: must not be longer than 255 bytes (got 256)'],
+    ['a long description', { description: 'd'.repeat(1025) }, 'description: must not be longer than 1024 bytes (got 1025)'],
     ['an id with a slash', { id: 'a/b' }, 'id: characters are limited to letters, numbers, dots, dashes, and underscores'],
     ['an id with a space', { id: 'a b' }, 'id: characters are limited to letters, numbers, dots, dashes, and underscores'],
-    ['a long id', { id: 'i'.repeat(256) }, 'id: must not be longer than 255 bytes'],
+    ['a long id', { id: 'i'.repeat(256) }, 'id: must not be longer than 255 bytes (got 256)'],
     ['a numeric id', { id: 7 }, 'id: must be a string'],
     ['an unknown field', { spiffeId: 'spiffe://example.org/web' }, 'spiffeId: is not a registration entry field'],
   ])('refuses %s', (_name, change, message) => {
@@ -255,6 +245,83 @@ describe('validateNewEntry', () => {
 
   it('checks fields in a fixed order, so the first broken rule is reported', () => {
     expect(invalid({ spiffe_id: 'spiffe://other.org/x', selectors: [] }).message).toMatch(/^spiffe_id: /)
+  })
+})
+
+function many(n: number, item: (i: number) => string): string[] {
+  return Array.from({ length: n }, (_, i) => item(i))
+}
+
+// A DNS name of exactly `bytes` bytes: 63-byte labels, then a shorter one.
+function dnsNameOf(bytes: number): string {
+  const labels: string[] = []
+  let left = bytes
+  while (left > 0) {
+    const label = 'a'.repeat(Math.min(63, left))
+    labels.push(label)
+    left -= label.length + 1
+  }
+  return labels.join('.')
+}
+
+describe('entry limits and control characters', () => {
+  it.each<[string, Record<string, unknown>]>([
+    ['64 selectors', { selectors: many(64, (i) => `unix:uid:${i}`) }],
+    ['a 64-byte selector type', { selectors: [`${'t'.repeat(64)}:v`] }],
+    ['a 1024-byte selector', { selectors: [`unix:${'v'.repeat(1019)}`] }],
+    ['32 DNS names', { dns_names: many(32, (i) => `h${i}.example.org`) }],
+    ['a 253-byte DNS name', { dns_names: [dnsNameOf(253)] }],
+    ['64 federated trust domains', { federates_with: many(64, (i) => `td${i}.example`) }],
+    ['a 255-byte owner', { owner: 'o'.repeat(255) }],
+    ['a 1024-byte description of two-byte characters', { description: 'é'.repeat(512) }],
+    ['printable Unicode beyond C1 in free text', { hint: 'µ', owner: 'équipe', description: 'ü\u00a0\u2028' }],
+  ])('accepts %s (at the limit)', (_name, change) => {
+    expect(() => validateNewEntry({ ...base, ...change }, ctx)).not.toThrow()
+  })
+
+  it.each<[string, Record<string, unknown>, string]>([
+    ['10,000 selectors', { selectors: many(10_000, (i) => `unix:uid:${i}`) }, 'selectors: at most 64 selectors per entry (got 10000)'],
+    ['65 selectors', { selectors: many(65, (i) => `unix:uid:${i}`) }, 'selectors: at most 64 selectors per entry (got 65)'],
+    ['a 65-byte selector type', { selectors: [`${'t'.repeat(65)}:v`] }, 'selectors[0].type: must not be longer than 64 bytes (got 65)'],
+    ['a 1025-byte selector', { selectors: [`unix:${'v'.repeat(1020)}`] }, 'selectors[0]: selector: must not be longer than 1024 bytes'],
+    ['10,000 DNS names', { dns_names: many(10_000, (i) => `h${i}.example.org`) }, 'dns_names: at most 32 DNS names (got 10000)'],
+    ['33 DNS names', { dns_names: many(33, (i) => `h${i}.example.org`) }, 'dns_names: at most 32 DNS names (got 33)'],
+    ['a 254-byte DNS name', { dns_names: [dnsNameOf(254)] }, 'dns_names[0]: must not be longer than 253 bytes (got 254)'],
+    ['65 federated trust domains', { federates_with: many(65, (i) => `td${i}.example`) }, 'federates_with: at most 64 trust domains per entry (got 65)'],
+    ['a 1025-byte description', { description: 'd'.repeat(1025) }, 'description: must not be longer than 1024 bytes (got 1025)'],
+  ])('refuses %s', (_name, change, message) => {
+    expect(invalid({ ...base, ...change }).message).toBe(message)
+    // An update goes through the same rules.
+    expect(invalid({ ...base, ...change, id: 'e1' }, validateEntryUpdate).message).toBe(message)
+  })
+
+  it.each<[string, Record<string, unknown>, string]>([
+    ['a selector value (type:value form)', { selectors: ['unix:uid:1\0'] }, 'selectors[0]: must not contain control characters (NUL at byte 10)'],
+    ['a selector value (object form)', { selectors: [{ type: 'unix', value: 'a\0b' }] }, 'selectors[0].value: must not contain control characters (NUL at byte 1)'],
+    ['a selector type (object form)', { selectors: [{ type: 'un\0ix', value: 'x' }] }, 'selectors[0].type: must not contain control characters (NUL at byte 2)'],
+    ['the hint', { hint: 'abc\0' }, 'hint: must not contain control characters (NUL at byte 3)'],
+    ['the owner', { owner: '\0team' }, 'owner: must not contain control characters (NUL at byte 0)'],
+    ['the description', { description: 'de\0sc' }, 'description: must not contain control characters (NUL at byte 2)'],
+    ['the description (a newline)', { description: 'line\nline' }, 'description: must not contain control characters (LF at byte 4)'],
+    ['the hint (a tab)', { hint: 'a\tb' }, 'hint: must not contain control characters (HT at byte 1)'],
+    ['the owner (ESC)', { owner: '\x1b[31m' }, 'owner: must not contain control characters (ESC at byte 0)'],
+    ['the hint (DEL)', { hint: 'x\x7f' }, 'hint: must not contain control characters (DEL at byte 1)'],
+    ['the description (C1 NEL after a two-byte character)', { description: 'é\u0085' }, 'description: must not contain control characters (U+0085 at byte 2)'],
+    ['a DNS name', { dns_names: ['ok.example', 'a\0.example'] }, 'dns_names[1]: must not contain control characters (NUL at byte 1)'],
+    ['a federated trust domain', { federates_with: ['partner\0.org'] }, 'federates_with[0]: must not contain control characters (NUL at byte 7)'],
+    // SPIFFE IDs: the parser's character sets leave control characters out (go-spiffe's message).
+    ['the spiffe_id', { spiffe_id: 'spiffe://example.org/web\0' }, 'spiffe_id: spiffeid: path segment characters are limited to letters, numbers, dots, dashes, and underscores'],
+    ['the parent_id', { parent_id: 'spiffe://example.org/p\u0085' }, 'parent_id: spiffeid: path segment characters are limited to letters, numbers, dots, dashes, and underscores'],
+    ['the id', { id: 'e\0' }, 'id: must not contain control characters (NUL at byte 1)'],
+  ])('refuses a control character in %s', (_name, change, message) => {
+    expect(invalid({ ...base, ...change }).message).toBe(message)
+  })
+
+  it('validateDnsNames names the list it checks (x509 mint uses it for its dns_names)', () => {
+    expect(validateDnsNames(['a.example', 'b.example'])).toEqual(['a.example', 'b.example'])
+    expect(validateDnsNames(undefined)).toEqual([])
+    expect(() => validateDnsNames(many(33, (i) => `h${i}.example`), 'dns')).toThrow(new InvalidArgumentError('dns: at most 32 DNS names (got 33)'))
+    expect(() => validateDnsNames(['x.example', 'X.example'], 'dns')).toThrow(new InvalidArgumentError('dns[1]: "X.example" duplicates dns[0]'))
   })
 })
 
@@ -286,7 +353,7 @@ describe('validateEntryId', () => {
     ['', 'id: is required'],
     [undefined, 'id: is required'],
     [3, 'id: must be a string'],
-    ['a\nb', 'id: characters are limited to letters, numbers, dots, dashes, and underscores'],
+    ['a\nb', 'id: must not contain control characters (LF at byte 1)'],
   ])('refuses %j', (value, message) => {
     expect(() => validateEntryId(value)).toThrow(new InvalidArgumentError(message))
   })

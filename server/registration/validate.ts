@@ -6,35 +6,29 @@ import type {
   SelectorMatch,
 } from '../../plugins/data-store/types.js'
 import {
-  MAX_SPIFFE_ID_BYTES,
-  MAX_TRUST_DOMAIN_BYTES,
+  parseSelector,
   parseSpiffeId,
   parseTrustDomain,
+  selectorFromParts,
+  sortSelectors,
+  type Selector,
   type SpiffeId,
   type TrustDomain,
-} from '../../spiffe/id.js'
-import { parseSelector, selectorFromParts, sortSelectors, type Selector } from '../../spiffe/selector.js'
+} from '../../spiffe/index.js'
 import { agentIdPrefix, isAgentId, isReservedId, isServerId, serverId } from './ids.js'
+import { LIMITS, checkCount, checkText, type Limit } from './limits.js'
 
 /**
  * Turns registration entries as operators write them (CLI flags, JSON batch files, gRPC messages:
  * snake_case keys, numbers that may arrive as strings) into the typed records the data store
  * takes. Validation is pure and complete before anything is written; the first broken rule is
  * thrown as an InvalidArgumentError whose message starts with the field: `selectors[1]: …`.
+ * Sizes and counts are bounded by the table in limits.ts; free text must not contain control
+ * characters. One concept, the rules of a valid entry, field by field: hence one file past 400 lines.
  */
 
-/** Longest hint (SPIFFE_Workload_API.md §8: longer hints are not supported). */
-export const MAX_HINT_BYTES = 1024
-/** Longest operator-chosen entry ID. */
-export const MAX_ENTRY_ID_BYTES = 255
-/** Longest `owner`. */
-export const MAX_OWNER_BYTES = 255
-/** Longest `description`. */
-export const MAX_DESCRIPTION_BYTES = 4096
 /** Largest TTL when the context sets no bound: the wire field is an int32. */
 export const MAX_TTL_SECONDS = 2 ** 31 - 1
-const MAX_DNS_NAME_BYTES = 253
-const MAX_DNS_LABEL_BYTES = 63
 // Unix seconds of 9999-12-31T23:59:59Z: later instants have no RFC 3339 form.
 const MAX_EXPIRES_AT_SECONDS = 253402300799
 
@@ -107,7 +101,7 @@ export const ENTRY_FIELDS: ReadonlySet<string> = new Set([
 ])
 
 function fail(field: string, rule: string): never {
-  throw new InvalidArgumentError(`${field}: ${rule}`)
+  throw InvalidArgumentError.forField(field, `${rule}`)
 }
 
 function messageOf(err: unknown): string {
@@ -188,10 +182,10 @@ function validateBody(fields: Record<string, unknown>, ctx: EntryValidationConte
     admin: optionalBoolean(fields['admin'], 'admin'),
     downstream: optionalBoolean(fields['downstream'], 'downstream'),
     expiresAt: expiresAt(fields['expires_at'], ctx.now),
-    hint: boundedString(fields['hint'], 'hint', MAX_HINT_BYTES),
+    hint: boundedString(fields['hint'], 'hint', LIMITS.hintBytes),
     storeSvid: optionalBoolean(fields['store_svid'], 'store_svid'),
-    owner: boundedString(fields['owner'], 'owner', MAX_OWNER_BYTES),
-    description: boundedString(fields['description'], 'description', MAX_DESCRIPTION_BYTES),
+    owner: boundedString(fields['owner'], 'owner', LIMITS.ownerBytes),
+    description: boundedString(fields['description'], 'description', LIMITS.descriptionBytes),
   }
 }
 
@@ -212,7 +206,7 @@ const ENTRY_ID_CHARS = /^[A-Za-z0-9._-]+$/
 function optionalEntryId(value: unknown, field: string): string | undefined {
   const id = optionalString(value, field)
   if (id === undefined || id === '') return undefined
-  if (byteLength(id) > MAX_ENTRY_ID_BYTES) fail(field, `must not be longer than ${MAX_ENTRY_ID_BYTES} bytes`)
+  checkText(id, field, LIMITS.entryIdBytes)
   if (!ENTRY_ID_CHARS.test(id)) fail(field, 'characters are limited to letters, numbers, dots, dashes, and underscores')
   return id
 }
@@ -224,18 +218,18 @@ function optionalEntryId(value: unknown, field: string): string | undefined {
 function requiredSpiffeId(value: unknown, field: string, td: TrustDomain): SpiffeId {
   const s = optionalString(value, field)
   if (s === undefined || s === '') fail(field, 'is required')
+  // The parser refuses control characters (its character sets are ASCII letters, digits and
+  // `.-_`), with go-spiffe's message.
   let id: SpiffeId
   try {
     id = parseSpiffeId(s)
   } catch (err) {
     fail(field, messageOf(err))
   }
-  if (byteLength(id.trustDomain.name) > MAX_TRUST_DOMAIN_BYTES) {
-    fail(field, `trust domain must not be longer than ${MAX_TRUST_DOMAIN_BYTES} bytes`)
-  }
+  checkTrustDomainLength(id.trustDomain, field)
   if (!id.memberOf(td)) fail(field, `must be in trust domain "${td.name}", not "${id.trustDomain.name}"`)
   if (id.isRoot) fail(field, 'must have a non-root path')
-  if (byteLength(s) > MAX_SPIFFE_ID_BYTES) fail(field, `must not be longer than ${MAX_SPIFFE_ID_BYTES} bytes`)
+  checkText(s, field, LIMITS.spiffeIdBytes)
   return id
 }
 
@@ -252,12 +246,26 @@ function parseSelectorInput(value: unknown, field: string): Selector {
   fail(field, 'must be a "type:value" string or an object with string fields type and value')
 }
 
+/** A selector of an entry: the parse rules, no control characters, the type within its limit. */
+function entrySelector(value: unknown, field: string): Selector {
+  if (typeof value === 'string') checkText(value, field)
+  else if (value !== null && typeof value === 'object') {
+    const parts = value as { type?: unknown; value?: unknown }
+    if (typeof parts.type === 'string') checkText(parts.type, `${field}.type`)
+    if (typeof parts.value === 'string') checkText(parts.value, `${field}.value`)
+  }
+  const selector = parseSelectorInput(value, field)
+  checkText(selector.type, `${field}.type`, LIMITS.selectorTypeBytes)
+  return selector
+}
+
 function validateSelectors(value: unknown): Selector[] {
   const list = optionalList(value, 'selectors')
   if (list.length === 0) fail('selectors', 'at least one selector is required')
+  checkCount(list, 'selectors', LIMITS.selectorsPerEntry)
   const seen = new Map<string, number>()
   const selectors = list.map((item, i) => {
-    const selector = parseSelectorInput(item, `selectors[${i}]`)
+    const selector = entrySelector(item, `selectors[${i}]`)
     const key = selector.toString()
     const first = seen.get(key)
     if (first !== undefined) fail(`selectors[${i}]`, `"${key}" duplicates selectors[${first}]`)
@@ -281,7 +289,6 @@ function ttlSeconds(value: unknown, field: string, max: number | undefined): num
 
 function dnsNameProblem(name: string): string | undefined {
   if (name === '') return 'must not be empty'
-  if (byteLength(name) > MAX_DNS_NAME_BYTES) return `must not be longer than ${MAX_DNS_NAME_BYTES} bytes`
   const labels = name.split('.')
   for (const [i, label] of labels.entries()) {
     if (label === '') return 'labels must not be empty'
@@ -291,7 +298,7 @@ function dnsNameProblem(name: string): string | undefined {
       if (labels.length < 3) return 'a wildcard needs at least two labels after it'
       continue
     }
-    if (label.length > MAX_DNS_LABEL_BYTES) return `labels must not be longer than ${MAX_DNS_LABEL_BYTES} bytes`
+    if (label.length > LIMITS.dnsLabelBytes.max) return `labels must not be longer than ${LIMITS.dnsLabelBytes.max} bytes`
     if (!/^[A-Za-z0-9-]+$/.test(label)) {
       return 'labels are limited to letters, numbers, and dashes ("*" only as the whole first label)'
     }
@@ -300,17 +307,25 @@ function dnsNameProblem(name: string): string | undefined {
   return undefined
 }
 
-function validateDnsNames(value: unknown): string[] {
+/**
+ * DNS names for X.509-SVIDs, of an entry or of an admin mint: at most {@link LIMITS.dnsNamesPerEntry},
+ * each a host name (a `*` first label allowed) without duplicates. `null` and absent are `[]`.
+ * @throws InvalidArgumentError naming `<field>` or `<field>[i]` and the rule.
+ */
+export function validateDnsNames(value: unknown, listField = 'dns_names'): string[] {
+  const list = optionalList(value, listField)
+  checkCount(list, listField, LIMITS.dnsNamesPerEntry)
   const seen = new Map<string, number>()
-  return optionalList(value, 'dns_names').map((item, i) => {
-    const field = `dns_names[${i}]`
+  return list.map((item, i) => {
+    const field = `${listField}[${i}]`
     if (typeof item !== 'string') fail(field, 'must be a string')
+    checkText(item, field, LIMITS.dnsNameBytes)
     const problem = dnsNameProblem(item)
     if (problem !== undefined) fail(field, `${JSON.stringify(item)} is not a valid DNS name: ${problem}`)
     // DNS names compare case-insensitively (RFC 4343).
     const key = item.toLowerCase()
     const first = seen.get(key)
-    if (first !== undefined) fail(field, `${JSON.stringify(item)} duplicates dns_names[${first}]`)
+    if (first !== undefined) fail(field, `${JSON.stringify(item)} duplicates ${listField}[${first}]`)
     seen.set(key, i)
     return item
   })
@@ -318,6 +333,7 @@ function validateDnsNames(value: unknown): string[] {
 
 function federatedTrustDomain(value: unknown, field: string): TrustDomain {
   if (typeof value !== 'string') fail(field, 'must be a string')
+  checkText(value, field)
   let td: TrustDomain
   try {
     if (value.includes(':/') && !parseSpiffeId(value).isRoot) {
@@ -328,15 +344,21 @@ function federatedTrustDomain(value: unknown, field: string): TrustDomain {
     if (err instanceof InvalidArgumentError) throw err
     fail(field, messageOf(err))
   }
-  if (byteLength(td.name) > MAX_TRUST_DOMAIN_BYTES) {
-    fail(field, `trust domain must not be longer than ${MAX_TRUST_DOMAIN_BYTES} bytes`)
-  }
+  checkTrustDomainLength(td, field)
   return td
 }
 
+function checkTrustDomainLength(td: TrustDomain, field: string): void {
+  const { max } = LIMITS.trustDomainBytes
+  const bytes = byteLength(td.name)
+  if (bytes > max) fail(field, `trust domain must not be longer than ${max} bytes (got ${bytes})`)
+}
+
 function validateFederatesWith(value: unknown, own: TrustDomain): TrustDomain[] {
+  const list = optionalList(value, 'federates_with')
+  checkCount(list, 'federates_with', LIMITS.federatesWithPerEntry)
   const seen = new Map<string, number>()
-  return optionalList(value, 'federates_with').map((item, i) => {
+  return list.map((item, i) => {
     const field = `federates_with[${i}]`
     const td = federatedTrustDomain(item, field)
     if (td.equals(own)) fail(field, `"${td.name}" must not be the server's own trust domain`)
@@ -353,9 +375,9 @@ function optionalBoolean(value: unknown, field: string): boolean {
   return value
 }
 
-function boundedString(value: unknown, field: string, maxBytes: number): string {
+function boundedString(value: unknown, field: string, limit: Limit): string {
   const s = optionalString(value, field) ?? ''
-  if (byteLength(s) > maxBytes) fail(field, `must not be longer than ${maxBytes} bytes`)
+  checkText(s, field, limit)
   return s
 }
 

@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
+import { runCli } from './cli.js'
 import { runFetch } from './fetch.js'
 import { stopSharedPair } from './pair.js'
 import { runPropagation } from './propagation.js'
@@ -10,10 +11,11 @@ import { formatTable } from './table.js'
 import type { BenchOptions, BenchResult } from './setup.js'
 
 /**
- * Benchmark runner: `node --import tsx test/bench/main.ts [scenario…] [--quick] [--json FILE]
- * [--cpu-prof DIR]` (`npm run bench -- sign --quick`). With no scenario it runs them all. Each
- * scenario prints a summary line and returns flat metrics (`<scenario>.<metric>`); at the end
- * they are printed as a table with the goals (table.ts) and merged into the `--json` file.
+ * Benchmark runner: `npm run bench -- [scenario…] [--quick] [--json FILE] [--cpu-prof DIR]`
+ * (`npm run bench -- sign --quick`; the script builds dist/ first, which the Steeple processes
+ * run). With no scenario it runs them all. Each scenario prints a summary line and returns flat
+ * metrics (`<scenario>.<metric>`); at the end they are printed as a table with the goals
+ * (table.ts) and merged into the `--json` file.
  * SPIRE (spire-server, spire-agent) is built once into .cache/tools by test/tools/spire.ts.
  * `BENCH_KEEP=1` keeps each scenario's directory with the processes' configs and logs.
  */
@@ -25,12 +27,13 @@ const SCENARIOS: Readonly<Record<string, (options: BenchOptions) => Promise<Benc
   sign: runSign,
   fetch: runFetch,
   propagation: runPropagation,
+  cli: runCli,
   scale: runScale,
   streams: runStreams,
 }
 
 /** Scenarios that run on the shared Steeple + SPIRE pair (pair.ts). */
-const PAIR_SCENARIOS: ReadonlySet<string> = new Set(['fetch', 'propagation'])
+const PAIR_SCENARIOS: ReadonlySet<string> = new Set(['fetch', 'propagation', 'cli'])
 
 const USAGE = `usage: bench [${Object.keys(SCENARIOS).join('|')}]… [--quick] [--json FILE] [--cpu-prof DIR]`
 

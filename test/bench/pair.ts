@@ -114,7 +114,7 @@ export function earliestExpiryMs(context: X509Context): number {
 let shared: Promise<Pair> | undefined
 
 /**
- * One {@link Pair} for the scenarios that can share it (fetch, propagation), started on first
+ * One {@link Pair} for the scenarios that can share it (fetch, propagation, cli), started on first
  * use; {@link stopSharedPair} ends it.
  */
 export function sharedPair(config: EquivalentConfig, options: BenchOptions): Promise<Pair> {

@@ -2,8 +2,8 @@ import { copyFile, mkdtemp, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { generateJoinToken, joinTokenAgentId } from '../../plugins/node-attestor/join-token/index.js'
 import { openSqliteDataStore } from '../../plugins/data-store/sqlite/index.js'
-import type { NewRegistrationEntry } from '../../plugins/data-store/types.js'
 import { parseSelector, parseSpiffeId, parseTrustDomain, type SpiffeId } from '../../spiffe/index.js'
+import { buildEntry } from '../fixtures/entries.js'
 import { jsonLine } from './process.js'
 import { benchDir, DEFAULT_CONFIG, steepleNodeArgs, uidSelector, type BenchOptions, type BenchResult } from './setup.js'
 import { SteepleDeployment } from './steeple.js'
@@ -91,23 +91,12 @@ async function fillDatabase(path: string, trustDomainName: string, total: number
     for (let i = 0; i < total; i++) {
       const mine = i < forAgent
       const parentId: SpiffeId = mine ? agentId : others[i % others.length]!
-      const entry: NewRegistrationEntry = {
+      const entry = buildEntry({
         spiffeId: parseSpiffeId(`spiffe://${trustDomainName}/workload/${i}`),
         parentId,
         // Distinct per entry, as real workloads' selectors are.
         selectors: [mine ? uid : parseSelector('unix:uid:4242'), parseSelector(`unix:path:/opt/app/${i}`)],
-        x509SvidTtlSeconds: 0,
-        jwtSvidTtlSeconds: 0,
-        dnsNames: [],
-        federatesWith: [],
-        admin: false,
-        downstream: false,
-        expiresAt: undefined,
-        hint: '',
-        storeSvid: false,
-        owner: '',
-        description: '',
-      }
+      })
       await store.entries.create(entry)
     }
     await store.close()

@@ -156,7 +156,6 @@ export class SteepleDeployment {
         ...(options.nodeArgs ?? []),
         STEEPLE_AGENT_BIN,
         'run',
-        '--join-token', token,
         '--trust-bundle', bundlePath,
         '--trust-domain', this.config.trustDomain,
         '--server-address', '127.0.0.1',
@@ -165,7 +164,7 @@ export class SteepleDeployment {
         '--socket-path', this.workloadSocketPath,
         '--log-level', options.logLevel ?? this.config.logLevel,
       ],
-      { logPath: join(this.dir, 'steeple-agent.log'), cwd: this.dir },
+      { logPath: join(this.dir, 'steeple-agent.log'), cwd: this.dir, env: { ...process.env, STEEPLE_JOIN_TOKEN: token } },
     )
     const waitFor = options.waitFor ?? 'Agent started'
     try {

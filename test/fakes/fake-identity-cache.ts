@@ -1,12 +1,20 @@
 import { randomUUID } from 'node:crypto'
-import type { AgentEntry, CachedX509Svid, IdentityCache, WorkloadIdentities } from '../../agent/manager/types.js'
+import type { AgentEntry, CachedX509Svid, IdentityCache, SvidShortage, WorkloadIdentities } from '../../agent/manager/types.js'
 import type { SteepleError } from '../../common/errors.js'
-import { Bundle } from '../../spiffe/bundle.js'
-import { parseSpiffeId, type TrustDomain } from '../../spiffe/id.js'
-import { signJwtSvid, type JwtSvidSigningKey } from '../../spiffe/jwt-svid.js'
-import { matchesSelectors, parseSelector, type SelectorSet } from '../../spiffe/selector.js'
-import { createSelfSignedCa, type X509Ca } from '../../spiffe/x509-ca.js'
-import { generateKeyPair, mintX509Svid } from '../../spiffe/index.js'
+import {
+  Bundle,
+  createSelfSignedCa,
+  generateKeyPair,
+  matchesSelectors,
+  mintX509Svid,
+  parseSelector,
+  parseSpiffeId,
+  signJwtSvid,
+  type JwtSvidSigningKey,
+  type SelectorSet,
+  type TrustDomain,
+  type X509Ca,
+} from '../../spiffe/index.js'
 
 /** What a test gives to create an entry in a {@link FakeIdentityCache}. */
 export interface FakeEntryInit {
@@ -29,10 +37,11 @@ export class FakeAuthority {
   readonly jwtKey: JwtSvidSigningKey
   readonly bundle: Bundle
 
-  constructor(trustDomain: TrustDomain, caTtlSeconds = 3600) {
+  /** `now`: the CA's start (a fake clock's reading, so what it signs at that clock chains to it). */
+  constructor(trustDomain: TrustDomain, caTtlSeconds = 3600, now?: Date) {
     this.trustDomain = trustDomain
     const caKeys = generateKeyPair('ec-p256')
-    this.ca = createSelfSignedCa({ trustDomain, privateKey: caKeys.privateKey, ttlSeconds: caTtlSeconds })
+    this.ca = createSelfSignedCa({ trustDomain, privateKey: caKeys.privateKey, ttlSeconds: caTtlSeconds, ...(now !== undefined && { now }) })
     const jwtKeys = generateKeyPair('ec-p256')
     this.jwtKey = { kid: randomUUID().replaceAll('-', ''), privateKey: jwtKeys.privateKey }
     this.bundle = new Bundle(trustDomain, {
@@ -55,6 +64,8 @@ export class FakeIdentityCache implements IdentityCache {
   readonly #listeners = new Set<() => void>()
   #ready = true
   #jwtFailure: SteepleError | undefined
+  #unreachableSince: Date | undefined
+  readonly #signingRetryAt = new Map<string, Date>()
   #created = 0
   /** Every `fetchJwtSvid` call: entry id and audience. */
   readonly jwtRequests: { entryId: string; audience: readonly string[] }[] = []
@@ -78,6 +89,27 @@ export class FakeIdentityCache implements IdentityCache {
 
   setReady(ready: boolean): void {
     this.#ready = ready
+    this.#notify()
+  }
+
+  /** Says the server has been unreachable since `since` (undefined: reachable), as the manager reports it. */
+  setServerUnreachable(since: Date | undefined): void {
+    this.#unreachableSince = since
+  }
+
+  /** Says signing the entry's SVID failed and is tried again at `retryAt` (until {@link mint}). */
+  failSigning(id: string, retryAt: Date): void {
+    this.#signingRetryAt.set(id, retryAt)
+  }
+
+  /**
+   * Replaces the entry's SVID with one that has just expired (a real certificate, notAfter 2 s ago),
+   * as the manager holds it after an expiry with no replacement, and tells subscribers.
+   */
+  expire(id: string): void {
+    const entry = this.#entries.get(id)
+    if (entry === undefined) throw new TypeError(`no entry ${id}`)
+    this.#mintFor(entry, { now: new Date(Date.now() - 5000), ttlSeconds: 3 })
     this.#notify()
   }
 
@@ -117,6 +149,7 @@ export class FakeIdentityCache implements IdentityCache {
   mint(id: string): void {
     const entry = this.#entries.get(id)
     if (entry === undefined) throw new TypeError(`no entry ${id}`)
+    this.#signingRetryAt.delete(id)
     this.#mintFor(entry)
     this.#notify()
   }
@@ -163,6 +196,20 @@ export class FakeIdentityCache implements IdentityCache {
     return { svids, entries, bundle: this.bundle, federatedBundles: [...federated.values()] }
   }
 
+  svidShortage(entryIds: readonly string[]): SvidShortage {
+    return {
+      serverUnreachableSince: this.#unreachableSince,
+      entries: entryIds.map((entryId) => {
+        const held = this.#svids.get(entryId)
+        return {
+          entryId,
+          expiredAt: held !== undefined && held.notAfter.getTime() <= Date.now() ? held.notAfter : undefined,
+          signingRetryAt: this.#signingRetryAt.get(entryId),
+        }
+      }),
+    }
+  }
+
   allBundles(): readonly Bundle[] {
     return [this.bundle, ...this.#federated.values()]
   }
@@ -181,13 +228,14 @@ export class FakeIdentityCache implements IdentityCache {
     return { token: signed.token, expiresAt: signed.expiresAt }
   }
 
-  #mintFor(entry: AgentEntry): void {
+  #mintFor(entry: AgentEntry, at: { now: Date; ttlSeconds: number } = { now: new Date(), ttlSeconds: entry.x509SvidTtlSeconds }): void {
     const keys = generateKeyPair('ec-p256')
     const minted = mintX509Svid({
       ca: this.authority.ca,
       spiffeId: entry.spiffeId,
       publicKey: keys.publicKey,
-      ttlSeconds: entry.x509SvidTtlSeconds,
+      ttlSeconds: at.ttlSeconds,
+      now: at.now,
     })
     this.#svids.set(entry.id, {
       entryId: entry.id,

@@ -7,6 +7,7 @@ import { expect } from 'vitest'
 import type { AuthorizedSync, AuthorizedUpdate, ServerClient } from '../../agent/client/server-client.js'
 import { SteepleError } from '../../common/errors.js'
 import type { RegistrationEntry } from '../../plugins/data-store/types.js'
+import { grpcStatusOf } from '../../common/grpc-status.js'
 
 x509.cryptoProvider.set(webcrypto)
 
@@ -89,7 +90,7 @@ export async function expectStatus(promise: Promise<unknown>, code: status, mess
   )
   expect(err).toBeInstanceOf(SteepleError)
   const e = err as SteepleError
-  expect(status[e.grpcStatus]).toBe(status[code])
+  expect(status[grpcStatusOf(e)]).toBe(status[code])
   if (message !== undefined) expect(e.message).toMatch(message)
   return e
 }

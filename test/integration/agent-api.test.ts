@@ -28,6 +28,7 @@ import { loadServerConfig } from '../../server/config.js'
 import { buildServerCore, type ServerCore } from '../../server/core.js'
 import type { EntryInput } from '../../server/registration/validate.js'
 import { NodeCa, SyncRecorder, expectStatus, ids, within, writeServerConfig } from './agent-api-helpers.js'
+import { grpcStatusOf } from '../../common/grpc-status.js'
 
 const TD = 'example.org'
 const SERVER_ID = `spiffe://${TD}/steeple/server`
@@ -50,7 +51,7 @@ async function newClient(opts: { insecureBootstrap?: boolean; address?: string }
   const client = new ServerClient({
     address: opts.address ?? address,
     trustDomain: core.config.trustDomain,
-    ...(opts.insecureBootstrap === true ? { insecureBootstrap: true } : { bundle: await core.ca.bundle() }),
+    ...(opts.insecureBootstrap === true ? { insecureBootstrap: true } : { bundle: core.ownBundle.current() }),
     callTimeoutMs: 10_000,
   })
   clients.push(client)
@@ -212,7 +213,7 @@ describe('agent API: attestation', () => {
     const agent = await attestJoinToken()
     const key = newKey()
     const renewed = await agent.client.renew(createCsr(key))
-    expect(verifyX509Svid(renewed.svidChainDer, await core.ca.bundle()).id.toString()).toBe(agent.agentId.toString())
+    expect(verifyX509Svid(renewed.svidChainDer, core.ownBundle.current()).id.toString()).toBe(agent.agentId.toString())
     let node = (await core.store.nodes.get(agent.agentId))!
     expect(node.newCertSerial).not.toBe('')
 
@@ -241,7 +242,7 @@ describe('agent API: transport security', () => {
       })
       socket.on('error', reject)
     })
-    expect(verifyX509Svid(chain, await core.ca.bundle()).id.toString()).toBe(SERVER_ID)
+    expect(verifyX509Svid(chain, core.ownBundle.current()).id.toString()).toBe(SERVER_ID)
     expect(chain[0]!.equals(api.serverSvidChain()[0]!)).toBe(true)
   })
 
@@ -363,14 +364,14 @@ describe('agent API: authorized entries and SVIDs', () => {
       { entryId: 'no-such-entry', csrDer: createCsr(key) },
       { entryId: mine.id, csrDer: Buffer.from('garbage') },
     ])
-    expect(results.map((r) => (r.ok ? 'OK' : status[r.error.grpcStatus]))).toEqual(['OK', 'PERMISSION_DENIED', 'PERMISSION_DENIED', 'INVALID_ARGUMENT'])
+    expect(results.map((r) => (r.ok ? 'OK' : status[grpcStatusOf(r.error)]))).toEqual(['OK', 'PERMISSION_DENIED', 'PERMISSION_DENIED', 'INVALID_ARGUMENT'])
     const ok = results[0]!
     if (!ok.ok) throw ok.error
     expect(ok.spiffeId.toString()).toBe(`spiffe://${TD}/batch/mine`)
     const lifetime = ok.expiresAt.getTime() - Date.now()
     expect(lifetime).toBeGreaterThan(500_000)
     expect(lifetime).toBeLessThanOrEqual(600_000)
-    const bundle = await core.ca.bundle()
+    const bundle = core.ownBundle.current()
     expect(verifyX509Svid(ok.svidChainDer, bundle).id.toString()).toBe(`spiffe://${TD}/batch/mine`)
 
     // Standard tooling agrees.
@@ -394,12 +395,37 @@ describe('agent API: authorized entries and SVIDs', () => {
     const theirs = await createEntry({ spiffe_id: `spiffe://${TD}/jwt/theirs`, parent_id: `spiffe://${TD}/elsewhere`, selectors: ['unix:uid:3002'] })
     const jwt = await agent.client.newJwtSvid(mine.id, ['db'])
     expect(jwt.spiffeId.toString()).toBe(`spiffe://${TD}/jwt/mine`)
-    expect(parseAndValidateJwtSvid(jwt.token, await core.ca.bundle(), 'db').id.toString()).toBe(`spiffe://${TD}/jwt/mine`)
+    expect(parseAndValidateJwtSvid(jwt.token, core.ownBundle.current(), 'db').id.toString()).toBe(`spiffe://${TD}/jwt/mine`)
     await expectStatus(agent.client.newJwtSvid(theirs.id, ['db']), status.PERMISSION_DENIED, /is not authorized/)
     await expectStatus(agent.client.newJwtSvid(mine.id, []), status.INVALID_ARGUMENT, /^audience: /)
     const audit = await core.store.audit.list({ action: 'svid.jwt.sign', actor: agent.agentId.toString() })
     expect(audit).toHaveLength(1)
     expect(JSON.stringify(audit[0])).not.toContain(jwt.token)
+  })
+
+  it('agent requests: malformed entry IDs and audiences beyond the limits are INVALID_ARGUMENT, per item, and nothing is signed for them', async () => {
+    const agent = await attestJoinToken()
+    const mine = await createEntry({ spiffe_id: `spiffe://${TD}/limits/mine`, parent_id: agent.agentId.toString(), selectors: ['unix:uid:3101'] })
+    const key = newKey()
+    const results = await agent.client.batchNewX509Svid([
+      { entryId: `${mine.id}\0`, csrDer: createCsr(key) },
+      { entryId: 'e'.repeat(10_000), csrDer: createCsr(key) },
+      { entryId: mine.id, csrDer: createCsr(key) },
+    ])
+    expect(results.map((r) => (r.ok ? 'OK' : `${status[grpcStatusOf(r.error)]} ${r.error.message}`))).toEqual([
+      `INVALID_ARGUMENT params[0].entry_id: must not contain control characters (NUL at byte ${mine.id.length})`,
+      'INVALID_ARGUMENT params[1].entry_id: must not be longer than 255 bytes (got 10000)',
+      'OK',
+    ])
+    await expectStatus(agent.client.newJwtSvid(mine.id, Array.from({ length: 10_000 }, (_, i) => `aud-${i}`)), status.INVALID_ARGUMENT, /^audience: at most 32 audience values \(got 10000\)$/)
+    await expectStatus(agent.client.newJwtSvid(mine.id, ['db', 'x'.repeat(1025)]), status.INVALID_ARGUMENT, /^audience\[1\]: must not be longer than 1024 bytes \(got 1025\)$/)
+    await expectStatus(agent.client.newJwtSvid(mine.id, ['db\0']), status.INVALID_ARGUMENT, /^audience\[0\]: must not contain control characters \(NUL at byte 2\)$/)
+    const [x509, jwt] = await Promise.all([
+      core.store.audit.list({ action: 'svid.x509.sign', actor: agent.agentId.toString() }),
+      core.store.audit.list({ action: 'svid.jwt.sign', actor: agent.agentId.toString() }),
+    ])
+    expect(x509.map((a) => a.entryId)).toEqual([mine.id])
+    expect(jwt).toEqual([])
   })
 
   it('node alias entries (parent = server ID, selectors of the node) authorize their children', async () => {

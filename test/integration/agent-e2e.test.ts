@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import * as grpc from '@grpc/grpc-js'
@@ -15,6 +15,7 @@ import {
   parseX509BundlePem,
   pemDecodeAll,
 } from '../../spiffe/index.js'
+import { OPENSSL_TEXT, withKeyOffCurve } from '../../spiffe/testdata/damaged-bundles.js'
 import { WorkloadApiClient, type X509Context } from '../../workloadapi/index.js'
 import { AGENT_BIN, NOBODY_CAN_RUN_CLI, agentCli, deploy, waitFor, type Deployment } from './agent-helpers.js'
 import { jsonOf, runCommand } from './server-cli-helpers.js'
@@ -237,20 +238,40 @@ describe('steeple-server and steeple-agent processes', () => {
 
 describe('bad bootstrap is refused with the reason', () => {
   it('no trust bundle and no --insecure-bootstrap: exits non-zero naming both ways', async () => {
-    const result = await agentCli(['run', '--join-token', 'x', '--data-dir', join(d.root, 'untrusting'), '--server-port', '1'])
+    const result = await agentCli(['run', '--data-dir', join(d.root, 'untrusting'), '--server-port', '1'], { env: { STEEPLE_JOIN_TOKEN: 'x' } })
     expect(result.code).not.toBe(0)
     expect(result.stderr).toMatch(/trust_bundle_path \(--trust-bundle FILE\).*insecure_bootstrap \(--insecure-bootstrap\)/s)
+  })
+
+  it('a stored bundle file that is damaged: exits 1 naming the file, the member and the rule, never OpenSSL\'s text', async () => {
+    // The bundle this deployment's agent stored, copied to a new data directory with the key of
+    // its first CA certificate pushed off the curve.
+    const stored = JSON.parse(await readFile(join(d.root, 'agent', 'bundle.spiffe.json'), 'utf8')) as { keys: { use?: string; x5c?: string[] }[] }
+    const index = stored.keys.findIndex((key) => key.use === 'x509-svid')
+    const x5c = stored.keys[index]!.x5c!
+    x5c[0] = withKeyOffCurve(Buffer.from(x5c[0]!, 'base64')).toString('base64')
+    const dataDir = join(d.root, 'damaged-store')
+    await mkdir(dataDir)
+    const path = join(dataDir, 'bundle.spiffe.json')
+    await writeFile(path, JSON.stringify(stored), { mode: 0o600 })
+    const port = d.server.agentApiAddress.slice(d.server.agentApiAddress.lastIndexOf(':') + 1)
+    const result = await agentCli(['run', '--data-dir', dataDir, '--server-port', port, '--socket-path', join(d.root, 'damaged-store.sock')], { timeoutMs: 20_000 })
+    expect(result.code, result.stderr).toBe(1)
+    expect(result.stderr).toContain(`${path} is not a SPIFFE bundle of example.org: spiffebundle: keys[${index}].x5c[0]: certificate must hold a well-formed public key`)
+    expect(result.stderr).not.toMatch(OPENSSL_TEXT)
   })
 
   it('a used join token: exits non-zero with PERMISSION_DENIED', async () => {
     const token = jsonOf<{ token: string }>(await d.server.cli('token', 'generate', '--output', 'json'))
     const port = d.server.agentApiAddress.slice(d.server.agentApiAddress.lastIndexOf(':') + 1)
     const run = (dir: string) =>
-      agentCli(['run', '--join-token', token.token, '--trust-bundle', d.bundlePath, '--data-dir', join(d.root, dir), '--server-port', port, '--socket-path', join(d.root, `${dir}.sock`)], {
+      agentCli(['run', '--trust-bundle', d.bundlePath, '--data-dir', join(d.root, dir), '--server-port', port, '--socket-path', join(d.root, `${dir}.sock`)], {
+        env: { STEEPLE_JOIN_TOKEN: token.token },
         timeoutMs: 20_000,
       })
-    const first = spawn(process.execPath, [AGENT_BIN, 'run', '--join-token', token.token, '--trust-bundle', d.bundlePath, '--data-dir', join(d.root, 'first'), '--server-port', port], {
+    const first = spawn(process.execPath, [AGENT_BIN, 'run', '--trust-bundle', d.bundlePath, '--data-dir', join(d.root, 'first'), '--server-port', port], {
       stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, STEEPLE_JOIN_TOKEN: token.token },
     })
     let log = ''
     first.stderr.setEncoding('utf8').on('data', (c: string) => (log += c))

@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { chmod, mkdtemp, writeFile } from 'node:fs/promises'
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ROOT, ServerProcess, jsonOf, runCommand, type CommandResult, type RunOptions } from './server-cli-helpers.js'
@@ -58,6 +58,11 @@ export interface AgentStartOptions {
   readonly serverAddress: string
   /** One-time join token (omit on a restart with a stored SVID, or with a config that attests otherwise). */
   readonly joinToken?: string
+  /**
+   * How the agent gets `joinToken`: a 0600 file given with `--join-token-file` (the default; removed
+   * once the agent has started), the `STEEPLE_JOIN_TOKEN` variable, or `--join-token` on its command line.
+   */
+  readonly joinTokenVia?: 'file' | 'env' | 'argv'
   /** PEM bundle to trust the server with on first start; without it, `--insecure-bootstrap`. */
   readonly trustBundlePath?: string
   readonly socketPath?: string
@@ -112,24 +117,37 @@ export class AgentProcess {
   static async start(opts: AgentStartOptions): Promise<AgentProcess> {
     const port = opts.serverAddress.slice(opts.serverAddress.lastIndexOf(':') + 1)
     const host = opts.serverAddress.slice(0, opts.serverAddress.lastIndexOf(':'))
-    const args = [
-      AGENT_BIN,
-      'run',
-      '--data-dir',
-      opts.dataDir,
-      '--server-address',
-      host,
-      '--server-port',
-      port,
-      ...(opts.configPath !== undefined ? ['--config', opts.configPath] : []),
-      ...(opts.joinToken !== undefined ? ['--join-token', opts.joinToken] : []),
-      ...(opts.trustBundlePath !== undefined ? ['--trust-bundle', opts.trustBundlePath] : []),
-      ...(opts.socketPath !== undefined ? ['--socket-path', opts.socketPath] : []),
-      ...(opts.extraArgs ?? []),
-    ]
-    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...opts.env } })
+    const via = opts.joinTokenVia ?? 'file'
+    const tokenDir = opts.joinToken !== undefined && via === 'file' ? await mkdtemp(join(tmpdir(), 'steeple-join-token-')) : undefined
+    try {
+      if (tokenDir !== undefined) await writeFile(join(tokenDir, 'token'), `${opts.joinToken}\n`, { mode: 0o600 })
+      const args = [
+        AGENT_BIN,
+        'run',
+        '--data-dir',
+        opts.dataDir,
+        '--server-address',
+        host,
+        '--server-port',
+        port,
+        ...(opts.configPath !== undefined ? ['--config', opts.configPath] : []),
+        ...(tokenDir !== undefined ? ['--join-token-file', join(tokenDir, 'token')] : []),
+        ...(opts.joinToken !== undefined && via === 'argv' ? ['--join-token', opts.joinToken] : []),
+        ...(opts.trustBundlePath !== undefined ? ['--trust-bundle', opts.trustBundlePath] : []),
+        ...(opts.socketPath !== undefined ? ['--socket-path', opts.socketPath] : []),
+        ...(opts.extraArgs ?? []),
+      ]
+      const env = { ...process.env, ...opts.env, ...(via === 'env' && opts.joinToken !== undefined && { STEEPLE_JOIN_TOKEN: opts.joinToken }) }
+      return await AgentProcess.#spawn(args, env, opts.startTimeoutMs ?? 30_000)
+    } finally {
+      if (tokenDir !== undefined) await rm(tokenDir, { recursive: true, force: true })
+    }
+  }
+
+  static async #spawn(args: readonly string[], env: NodeJS.ProcessEnv, startTimeoutMs: number): Promise<AgentProcess> {
+    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env })
     const agent = new AgentProcess(child)
-    const started = await agent.waitForLog((r) => r['msg'] === 'Agent started', opts.startTimeoutMs ?? 30_000).catch((err: unknown) => {
+    const started = await agent.waitForLog((r) => r['msg'] === 'Agent started', startTimeoutMs).catch((err: unknown) => {
       child.kill('SIGKILL')
       throw err
     })

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtemp, rm, stat } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -46,6 +46,11 @@ describe('quickstart', () => {
     expect(first.stdout).toContain(`export SPIFFE_ENDPOINT_SOCKET=unix://${join(cwd, '.steeple', 'agent', 'api.sock')}`)
     expect(first.stdout).toContain('api watch')
     expect((await stat(join(cwd, '.steeple', 'quickstart', 'svid.0.key'))).mode & 0o777).toBe(0o600)
+    // The agent attested with the token from a file, not from its command line, and the file is gone.
+    const agentLog = await readFile(join(cwd, '.steeple', 'quickstart', 'agent.log'), 'utf8')
+    expect(agentLog).toContain('"msg":"Node attested"')
+    expect(agentLog).not.toContain('Join token given with --join-token')
+    await expect(stat(join(cwd, '.steeple', 'quickstart', 'join-token'))).rejects.toThrow(/ENOENT/)
 
     const second = await quickstart()
     expect(second.code, second.stdout + second.stderr).toBe(0)

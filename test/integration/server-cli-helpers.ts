@@ -97,11 +97,17 @@ export class ServerProcess {
   }
 
   /**
-   * Starts `steeple-server run <args…>` and waits for its "Server started" log line.
+   * Starts `steeple-server run <args…>` (under `options.umask` when given) and waits for its
+   * "Server started" log line.
    * @throws with the server's stderr when it exits or takes longer than 20 s.
    */
-  static async start(args: readonly string[]): Promise<ServerProcess> {
-    const child = spawn(process.execPath, [SERVER_BIN, 'run', ...args], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] })
+  static async start(args: readonly string[], options: { umask?: number } = {}): Promise<ServerProcess> {
+    const command = [process.execPath, SERVER_BIN, 'run', ...args]
+    // A umask is set by a shell that then becomes the server (Node cannot set one for a child).
+    const child =
+      options.umask === undefined
+        ? spawn(command[0]!, command.slice(1), { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] })
+        : spawn('/bin/sh', ['-c', `umask ${options.umask.toString(8).padStart(3, '0')} && exec "$@"`, 'sh', ...command], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] })
     const server = new ServerProcess(child)
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {

@@ -5,12 +5,14 @@ import { readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { importJWK, jwtVerify, type JWK } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createCsr, parseSpiffeBundle, parseTrustDomain, pemDecodeAll } from '../../spiffe/index.js'
+import { certificatesToPem, createCsr, parseSpiffeBundle, parseTrustDomain, pemDecodeAll } from '../../spiffe/index.js'
+import { OPENSSL_TEXT, damagedSpiffeBundles, withKeyOffCurve } from '../../spiffe/testdata/damaged-bundles.js'
 import { ServerClient } from '../../agent/client/server-client.js'
 import { SteepleError } from '../../common/errors.js'
 import { JoinTokenAgentPlugin } from '../../plugins/node-attestor/join-token/index.js'
 import { ServerProcess, inPool, jsonOf, removeTempDirs, runCli, tempDir, type CommandResult } from './server-cli-helpers.js'
 import type { EntryJson } from '../../server/cli/entry-input.js'
+import { grpcStatusOf } from '../../common/grpc-status.js'
 
 /**
  * steeple-server as operators use it: real `steeple-server run` processes on temp directories,
@@ -365,7 +367,7 @@ describe('steeple-server through its CLI: entries, agents, bad input, crashes', 
 
       const reused = await reuse.attest('join_token', await session(), createCsr(key)).catch((e: unknown) => e)
       expect(reused).toBeInstanceOf(SteepleError)
-      expect((reused as SteepleError).grpcStatus).toBe(status.PERMISSION_DENIED)
+      expect(grpcStatusOf((reused as SteepleError))).toBe(status.PERMISSION_DENIED)
       expect((reused as SteepleError).message).toMatch(/join token is unknown, already used or expired/)
 
       const signed = await client.batchNewX509Svid([
@@ -375,7 +377,7 @@ describe('steeple-server through its CLI: entries, agents, bad input, crashes', 
       expect(signed[0]).toMatchObject({ ok: true })
       expect(signed[0]!.ok && signed[0]!.spiffeId.toString()).toBe(`spiffe://${TD}/agents/inside`)
       expect(signed[1]).toMatchObject({ ok: false })
-      expect(!signed[1]!.ok && signed[1]!.error.grpcStatus).toBe(status.PERMISSION_DENIED)
+      expect(!signed[1]!.ok && grpcStatusOf(signed[1]!.error)).toBe(status.PERMISSION_DENIED)
     } finally {
       client.close()
       reuse.close()
@@ -396,6 +398,34 @@ describe('steeple-server through its CLI: entries, agents, bad input, crashes', 
     ])
     expect(jsonOf<{ banned: boolean }>(banned).banned).toBe(true)
     expect(jsonOf<{ agents: { spiffe_id: string }[] }>(bannedList).agents.map((a) => a.spiffe_id)).toEqual([agentId])
+  })
+
+  it.concurrent('bundle set with a damaged file exits 1 naming the member and the rule, never OpenSSL\'s text, and stores nothing', { timeout: 120_000 }, async () => {
+    const damaged = damagedSpiffeBundles()
+    const cases = ['x5c[0] whose certificate key is off its curve', 'x5c[0] that is not base64', 'an RSA key with garbage n'].map((name) => damaged.find((c) => c.name === name)!)
+    const files = await Promise.all(
+      cases.map(async (c, i) => {
+        const path = join(sharedDir, `damaged-${i}.json`)
+        await writeFile(path, c.json)
+        return path
+      }),
+    )
+    // The server's own CA certificate with its key pushed off the curve, as a PEM bundle file.
+    const pemFile = join(sharedDir, 'damaged.pem')
+    await writeFile(pemFile, certificatesToPem([withKeyOffCurve(pemDecodeAll(expectOk(await shared.cli('bundle', 'show')).stdout, 'CERTIFICATE')[0]!)]))
+    const runs = [...files.map((path) => ['--path', path, '--format', 'spiffe']), ['--path', pemFile, '--format', 'pem']]
+    const results = await inPool(runs, 2, (args) => shared.cli('bundle', 'set', '--id', 'damaged.test', ...args))
+    const expected = [
+      ...cases.map((c) => `Error: data: spiffebundle: ${c.member}: ${c.rule}\n`),
+      'Error: data: x509bundle: certificate 0: certificate must hold a well-formed public key\n',
+    ]
+    results.forEach((result, i) => {
+      expect([result.code, result.stdout]).toEqual([1, ''])
+      expect(result.stderr).toContain(expected[i])
+      expect(result.stderr).not.toMatch(OPENSSL_TEXT)
+    })
+    const listed = jsonOf<{ bundles: { trust_domain: string }[] }>(await shared.cli('bundle', 'list', '--output', 'json'))
+    expect(listed.bundles.map((b) => b.trust_domain)).not.toContain('damaged.test')
   })
 
   it.concurrent('bad input: every invalid field gives a clear error naming it, and nothing is written', { timeout: 120_000 }, async () => {
@@ -480,6 +510,75 @@ describe('steeple-server through its CLI: entries, agents, bad input, crashes', 
       expect(jsonOf<{ count: number }>(after).count).toBe(before)
       // The duplicate's own creation is the only write; refused tokens and SVIDs leave no trace either.
       expect(jsonOf<{ events: { action: string }[] }>(audit).events.map((e) => e.action)).toEqual(['entry.create'])
+    } finally {
+      await server.stop('SIGKILL')
+    }
+  })
+
+  it.concurrent('oversized entries and control characters: refused naming the field and the limit, per batch item, and nothing of them is stored or minted', { timeout: 120_000 }, async () => {
+    const dir = await tempDir('steeple-cli-limits-')
+    const server = await ServerProcess.start(['--data-dir', join(dir, 'data'), '--bind-port', '0'])
+    try {
+      const many = (n: number, item: (i: number) => string) => Array.from({ length: n }, (_, i) => item(i))
+      const valid = (name: string) => ({ spiffe_id: `spiffe://${TD}/limits/${name}`, parent_id: SERVER_ID, selectors: ['unix:uid:1'] })
+      const file = async (name: string, entries: unknown[]) => {
+        const path = join(dir, name)
+        await writeFile(path, JSON.stringify({ entries }))
+        return path
+      }
+      const stored = jsonOf<EntryResultsJson>(
+        await server.cli('entry', 'create', '--output', 'json', '--spiffe-id', `spiffe://${TD}/limits/stored`, '--parent-id', SERVER_ID, '--selector', 'unix:uid:2', '--hint', 'kept', '--dns', 'kept.example.org'),
+      ).results[0]!.entry!
+
+      // One batch: a good item among bad ones; each bad item fails on its own.
+      const batchCases: [string, Record<string, unknown>, string][] = [
+        ['10,000 selectors', { ...valid('s'), selectors: many(10_000, (i) => `unix:uid:${i}`) }, 'selectors: at most 64 selectors per entry (got 10000)'],
+        ['10,000 DNS names', { ...valid('d'), dns_names: many(10_000, (i) => `h${i}.example.org`) }, 'dns_names: at most 32 DNS names (got 10000)'],
+        ['a NUL in a selector value', { ...valid('v'), selectors: [{ type: 'unix', value: 'uid:1\0' }] }, 'selectors[0].value: must not contain control characters (NUL at byte 5)'],
+        ['a NUL in the hint', { ...valid('h'), hint: 'abc\0' }, 'hint: must not contain control characters (NUL at byte 3)'],
+        ['a NUL in the owner', { ...valid('o'), owner: 'team\0' }, 'owner: must not contain control characters (NUL at byte 4)'],
+        ['a NUL in the description', { ...valid('n'), description: '\0' }, 'description: must not contain control characters (NUL at byte 0)'],
+        ['an ESC in the description', { ...valid('e'), description: 'red \u001b[31m' }, 'description: must not contain control characters (ESC at byte 4)'],
+      ]
+      const batch = await file('batch.json', [valid('good'), ...batchCases.map(([, entry]) => entry)])
+      const updateFile = await file('update.json', [{ ...valid('stored'), id: stored.id, selectors: ['unix:uid:2'], description: 'x\0' }])
+      const [batchResult, flagSelectors, updateSelectors, updateNul, mintDns, mintAudience] = await inPool(
+        [
+          ['entry', 'create', '--data', batch, '--output', 'json'],
+          ['entry', 'create', '--spiffe-id', `spiffe://${TD}/limits/flags`, '--parent-id', SERVER_ID, ...many(10_000, (i) => `--selector=unix:uid:${i}`)],
+          // Rejected updates leave the stored entry as it was.
+          ['entry', 'update', '--entry-id', stored.id, '--spiffe-id', stored.spiffe_id, '--parent-id', SERVER_ID, ...many(10_000, (i) => `--dns=h${i}.example.org`), '--selector', 'unix:uid:2'],
+          ['entry', 'update', '--data', updateFile],
+          ['x509', 'mint', '--spiffe-id', `spiffe://${TD}/limits/minted`, ...many(10_000, (i) => `--dns=h${i}.example.org`)],
+          ['jwt', 'mint', '--spiffe-id', `spiffe://${TD}/limits/minted`, ...many(33, (i) => `--audience=a${i}`)],
+        ],
+        3,
+        (args) => server.cli(...args),
+      )
+
+      expect(batchResult!.code).toBe(1)
+      const results = (JSON.parse(batchResult!.stdout) as EntryResultsJson).results
+      expect(results.map((r) => [r.status.code, r.status.message])).toEqual([[0, 'OK'], ...batchCases.map(([, , message]) => [status.INVALID_ARGUMENT, message])])
+      expect(batchResult!.stderr.trimEnd().split('\n')).toEqual(batchCases.map(([, , message], i) => `Error: entries[${i + 1}]: ${message}`))
+      for (const [name, r, message] of [
+        ['10,000 --selector flags', flagSelectors, 'selectors: at most 64 selectors per entry (got 10000)'],
+        ['update with 10,000 --dns flags', updateSelectors, 'dns_names: at most 32 DNS names (got 10000)'],
+        ['update --data with a NUL in the description', updateNul, 'entries[0]: description: must not contain control characters (NUL at byte 1)'],
+        ['x509 mint with 10,000 --dns', mintDns, 'dns_names: at most 32 DNS names (got 10000)'],
+        ['jwt mint with 33 --audience', mintAudience, 'audience: at most 32 audience values (got 33)'],
+      ] as const) {
+        expect({ name, code: r!.code, stdout: r!.stdout, stderr: r!.stderr }).toEqual({ name, code: 1, stdout: '', stderr: `Error: ${message}\n` })
+      }
+
+      const [entries, shown, audit] = await Promise.all([
+        server.cli('entry', 'show', '--output', 'json'),
+        server.cli('entry', 'show', '--entry-id', stored.id, '--output', 'json'),
+        server.cli('audit', 'list', '--output', 'json'),
+      ])
+      expect(jsonOf<{ entries: EntryJson[] }>(entries).entries.map((e) => e.spiffe_id).sort()).toEqual([`spiffe://${TD}/limits/good`, `spiffe://${TD}/limits/stored`])
+      expect(jsonOf<{ entries: EntryJson[] }>(shown).entries).toEqual([stored])
+      // Two creates, and no update, SVID or refused item in the audit trail.
+      expect(jsonOf<{ events: { action: string }[] }>(audit).events.map((e) => e.action)).toEqual(['entry.create', 'entry.create'])
     } finally {
       await server.stop('SIGKILL')
     }

@@ -10,6 +10,7 @@
 import { once } from 'node:events'
 import { openSqliteDataStore } from '../../plugins/data-store/sqlite/index.js'
 import { parseSelector, parseSpiffeId } from '../../spiffe/index.js'
+import { buildEntry } from '../fixtures/entries.js'
 
 const [mode, path, ...rest] = process.argv.slice(2)
 if (path === undefined) throw new TypeError('usage: sqlite-child.ts write|consume <db path> …')
@@ -19,22 +20,16 @@ const store = openSqliteDataStore({ path, busyTimeoutMs: 10_000 })
 if (mode === 'write') {
   const parentId = parseSpiffeId('spiffe://example.org/agent/writer')
   for (let i = 0; ; i++) {
-    const entry = await store.entries.create({
-      spiffeId: parseSpiffeId(`spiffe://example.org/workload/${process.pid}/${i}`),
-      parentId,
-      selectors: [parseSelector(`unix:uid:${i}`), parseSelector(`unix:pid:${process.pid}`)],
-      x509SvidTtlSeconds: 0,
-      jwtSvidTtlSeconds: 0,
-      dnsNames: [`w${i}.example`],
-      federatesWith: [],
-      admin: false,
-      downstream: false,
-      expiresAt: undefined,
-      hint: '',
-      storeSvid: false,
-      owner: 'durability-test',
-      description: 'x'.repeat(i % 500),
-    })
+    const entry = await store.entries.create(
+      buildEntry({
+        spiffeId: parseSpiffeId(`spiffe://example.org/workload/${process.pid}/${i}`),
+        parentId,
+        selectors: [parseSelector(`unix:uid:${i}`), parseSelector(`unix:pid:${process.pid}`)],
+        dnsNames: [`w${i}.example`],
+        owner: 'durability-test',
+        description: 'x'.repeat(i % 500),
+      }),
+    )
     process.stdout.write(`${entry.id}\n`)
   }
 } else if (mode === 'consume') {

@@ -3,7 +3,6 @@
 // cached under .cache/tools), starts server + agent, runs every scenario for every client, prints a
 // line per client and scenario, and ends with `N passed, N failed` (exit 1 on any failure).
 // `--results FILE` also writes the outcomes as JSON.
-import 'reflect-metadata'
 import { spawn, spawnSync } from 'node:child_process'
 import { access, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'

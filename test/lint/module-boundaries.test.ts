@@ -13,8 +13,8 @@ import { describe, expect, it } from 'vitest'
  *   its message types are imported type-only, file by file, as the generator names them.
  * - Top-level folders import one way (LAYERS): spiffe/ uses none of ours, the Workload API client
  *   sits above it, server/ and agent/ never import each other.
- * - spiffe/, plugins/ and server/registration/ do not import gRPC; common/errors.ts maps errors to
- *   statuses for them.
+ * - Domain code (GRPC_FREE: the core, plugins, the server's and the agent's services) does not
+ *   import gRPC; common/grpc-status.ts maps errors to statuses at the API boundary.
  * - An `index.ts` lists what it exports: no `export *`.
  *
  * Tests (`*.test.ts`, `testdata/`, `test/`) may reach into a module to test its internals.
@@ -26,7 +26,7 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const LAYERS: Readonly<Record<string, readonly string[]>> = {
   spiffe: [],
   common: ['spiffe'],
-  proto: ['spiffe'],
+  proto: ['common', 'spiffe'],
   workloadapi: ['spiffe', 'proto'],
   plugins: ['common', 'spiffe'],
   server: ['common', 'spiffe', 'proto', 'plugins'],
@@ -34,16 +34,21 @@ const LAYERS: Readonly<Record<string, readonly string[]>> = {
   examples: ['spiffe', 'workloadapi'],
 }
 
-const GRPC_FREE = ['spiffe/', 'plugins/', 'server/registration/']
+/** Domain code: it reports errors with common/errors.ts and never needs gRPC. */
+const GRPC_FREE = [
+  'spiffe/',
+  'plugins/',
+  'server/ca/',
+  'server/issuance/',
+  'server/node/',
+  'server/registration/',
+  'server/store/',
+  'agent/attestor/',
+  'agent/manager/',
+]
 
 /** Imported file by file, type-only, from outside proto/. */
 const GENERATED = 'proto/generated/'
-
-/**
- * Importers whose deep imports are tolerated until the restructuring of their folders (issue 13,
- * items 1 and 2) lands; each entry goes when its files import module indexes.
- */
-const PENDING: readonly string[] = ['agent/manager/', 'server/api/', 'server/registration/validate.ts']
 
 interface Import {
   readonly file: string
@@ -122,12 +127,6 @@ function reachedModule(imp: Import): string | undefined {
   return undefined
 }
 
-function pendingEntry(file: string): string | undefined {
-  return PENDING.find((p) => (p.endsWith('/') ? file.startsWith(p) : file === p))
-}
-
-const deepImports = imports.filter((imp) => reachedModule(imp) !== undefined)
-
 describe('module boundaries', () => {
   it('found the source tree and its modules', () => {
     expect(modules).toContain('spiffe')
@@ -137,19 +136,14 @@ describe('module boundaries', () => {
   })
 
   it('code outside a module imports only its index.ts (proto/generated/ types aside)', () => {
-    const offenders = deepImports
-      .filter((imp) => pendingEntry(imp.file) === undefined)
+    const offenders = imports
+      .filter((imp) => reachedModule(imp) !== undefined)
       .map((imp) => {
         const dir = reachedModule(imp)!
         const why = imp.target!.startsWith(GENERATED) ? 'generated messages are imported with `import type`' : `import ${dir}/index.js`
         return `${imp.file}: '${imp.specifier}' (${why})`
       })
     expect(offenders).toEqual([])
-  })
-
-  it('every PENDING entry still has deep imports (remove it once they are gone)', () => {
-    const stale = PENDING.filter((p) => !deepImports.some((imp) => pendingEntry(imp.file) === p))
-    expect(stale).toEqual([])
   })
 
   it('top-level folders import one way', () => {
@@ -162,7 +156,7 @@ describe('module boundaries', () => {
     expect(offenders).toEqual([])
   })
 
-  it('spiffe/, plugins/ and server/registration/ do not import gRPC', () => {
+  it('domain code does not import gRPC', () => {
     const offenders = imports
       .filter((imp) => GRPC_FREE.some((dir) => imp.file.startsWith(dir)) && imp.specifier.startsWith('@grpc/'))
       .map((imp) => `${imp.file}: '${imp.specifier}'`)

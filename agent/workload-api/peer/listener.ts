@@ -5,7 +5,8 @@ import { dirname, resolve } from 'node:path'
 import * as grpc from '@grpc/grpc-js'
 import { FailedPreconditionError, errorMessage } from '../../../common/errors.js'
 import type { Logger } from '../../../common/logger.js'
-import { loadPeercredAddon, type PeercredAddon } from './addon.js'
+import { loadPeercredAddon, socketFd, type PeercredAddon } from '../../../common/peercred.js'
+import { procInspector, type ProcessInspector } from './process.js'
 import { PeerTracker, type CallerInfo } from './tracker.js'
 
 /** Options of {@link startWorkloadSocket}. */
@@ -19,6 +20,8 @@ export interface WorkloadSocketOptions {
   onConnection?: (caller: CallerInfo) => void
   /** The native addon; defaults to the one `npm install` built. */
   addon?: PeercredAddon
+  /** Reads callers' ids and executable; defaults to /proc. */
+  inspector?: ProcessInspector
 }
 
 /** A Workload API endpoint on a Unix socket, whose callers are known from the kernel. */
@@ -57,7 +60,7 @@ export async function startWorkloadSocket(opts: WorkloadSocketOptions): Promise<
   await prepareDirectory(dirname(path), log)
   await removeStaleSocket(path)
 
-  const tracker = new PeerTracker(addon)
+  const tracker = new PeerTracker(addon, opts.inspector ?? procInspector())
   const injector = opts.server.createConnectionInjector(grpc.ServerCredentials.createInsecure())
   const sockets = new Set<net.Socket>()
   const netServer = net.createServer()
@@ -123,9 +126,8 @@ export async function startWorkloadSocket(opts: WorkloadSocketOptions): Promise<
 
 /** Reads the caller of a new connection from the kernel; undefined (and logged) if it cannot be known. */
 function identify(socket: net.Socket, addon: PeercredAddon, tracker: PeerTracker, log: Logger): CallerInfo | undefined {
-  // Pipe handles keep their fd for their whole life; grpc-js never sees the handle itself.
-  const fd = (socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd
-  if (typeof fd !== 'number' || fd < 0) {
+  const fd = socketFd(socket)
+  if (fd === undefined) {
     log.error('Workload API connection has no file descriptor')
     return undefined
   }

@@ -1,7 +1,9 @@
 import { status } from '@grpc/grpc-js'
 import { describe, expect, it } from 'vitest'
 import { UnavailableError } from '../../../common/errors.js'
-import { PeerTracker, withLiveCaller, type PidfdOps } from './tracker.js'
+import { grpcStatusOf } from '../../../common/grpc-status.js'
+import type { ProcessInspector, ProcessView } from './process.js'
+import { CallerChangedError, PeerTracker, withLiveCaller, type PidfdOps } from './tracker.js'
 
 /** Pidfds as a table of live flags; records every poll and close. */
 class FakePidfds implements PidfdOps {
@@ -22,13 +24,28 @@ class FakePidfds implements PidfdOps {
   }
 }
 
-const creds = { pid: 4242, uid: 1000, gid: 100 }
+/** /proc as a table of views by pid, which a test changes as the process would; a missing pid is gone. */
+class FakeProcesses implements ProcessInspector {
+  readonly views = new Map<number, ProcessView>()
 
-function setup(): { fds: FakePidfds; tracker: PeerTracker } {
+  inspect(pid: number): ProcessView {
+    const view = this.views.get(pid)
+    if (view === undefined) throw Object.assign(new Error(`ENOENT: no such file or directory, open '/proc/${pid}/status'`), { code: 'ENOENT' })
+    return view
+  }
+}
+
+const creds = { pid: 4242, uid: 1000, gid: 100 }
+const asConnected: ProcessView = { uid: 1000, gid: 100, supplementaryGids: [], executable: '2049:1001' }
+
+function setup(): { fds: FakePidfds; procs: FakeProcesses; tracker: PeerTracker } {
   const fds = new FakePidfds()
   fds.alive.set(7, true)
   fds.alive.set(8, true)
-  return { fds, tracker: new PeerTracker(fds) }
+  const procs = new FakeProcesses()
+  procs.views.set(4242, asConnected)
+  procs.views.set(5, { uid: 0, gid: 0, supplementaryGids: [], executable: '2049:7' })
+  return { fds, procs, tracker: new PeerTracker(fds, procs) }
 }
 
 describe('PeerTracker', () => {
@@ -67,6 +84,7 @@ describe('PeerTracker', () => {
   it('remove closes the pidfd once; the caller is then unknown and dead without polling the old fd', () => {
     const { fds, tracker } = setup()
     const caller = tracker.add(creds, [], 7)
+    fds.polled.length = 0
     tracker.remove(caller.token)
     tracker.remove(caller.token)
     expect(fds.closed).toEqual([7])
@@ -99,7 +117,8 @@ describe('PeerTracker', () => {
       thrown = err
     }
     expect(thrown).toBeInstanceOf(UnavailableError)
-    expect(thrown).toMatchObject({ code: 'UNAVAILABLE', grpcStatus: status.UNAVAILABLE, message: 'workloadapi: caller exited' })
+    expect(thrown).toMatchObject({ code: 'UNAVAILABLE', message: 'workloadapi: caller exited' })
+    expect(grpcStatusOf(thrown as UnavailableError)).toBe(status.UNAVAILABLE)
   })
 })
 
@@ -107,8 +126,10 @@ describe('withLiveCaller', () => {
   it('returns what was read when the caller lives through the read', async () => {
     const { fds, tracker } = setup()
     const caller = tracker.add(creds, [], 7)
+    fds.polled.length = 0
     await expect(withLiveCaller(caller, async () => 'selectors')).resolves.toBe('selectors')
-    expect(fds.polled).toEqual([7, 7])
+    // Each check polls before and after reading /proc.
+    expect(fds.polled).toEqual([7, 7, 7, 7])
   })
 
   it('refuses what was read when the caller exited during the read (its pid may name another process)', async () => {
@@ -133,5 +154,63 @@ describe('withLiveCaller', () => {
       }),
     ).rejects.toThrow('workloadapi: caller exited')
     expect(reads).toBe(0)
+  })
+})
+
+describe('a caller that changed since it connected (exec after connect)', () => {
+  it.each<[string, Partial<ProcessView>, string]>([
+    ['ran a setuid-root program', { uid: 0 }, 'uid 1000 -> 0'],
+    ['ran a setgid program', { gid: 42 }, 'gid 100 -> 42'],
+    ['changed its groups', { supplementaryGids: [27] }, 'supplementary_gids  -> 27'],
+    ['executed another file', { executable: '2049:5555' }, 'executable 2049:1001 -> 2049:5555'],
+    ['executed a file this agent may no longer look at', { executable: 'unreadable' }, 'executable 2049:1001 -> unreadable'],
+  ])('is refused with PERMISSION_DENIED naming both values when it %s', (_what, change, named) => {
+    const { procs, tracker } = setup()
+    const caller = tracker.add(creds, [], 7)
+    expect(() => caller.verify()).not.toThrow()
+    procs.views.set(4242, { ...asConnected, ...change })
+    let thrown: unknown
+    try {
+      caller.verify()
+    } catch (err) {
+      thrown = err
+    }
+    expect(thrown).toBeInstanceOf(CallerChangedError)
+    expect(thrown).toMatchObject({ code: 'PERMISSION_DENIED' })
+    expect(grpcStatusOf(thrown as CallerChangedError)).toBe(status.PERMISSION_DENIED)
+    expect((thrown as Error).message).toContain(named)
+  })
+
+  it('compares ids with the kernel record of connect(), so a change before accept is refused too', () => {
+    const { procs, tracker } = setup()
+    // The process ran a setuid program between connect() and the agent's accept.
+    procs.views.set(4242, { ...asConnected, uid: 0 })
+    const caller = tracker.add(creds, [], 7)
+    expect(() => caller.verify()).toThrow('uid 1000 -> 0')
+  })
+
+  it('compares supplementary groups as sets', () => {
+    const { procs, tracker } = setup()
+    procs.views.set(4242, { ...asConnected, supplementaryGids: [10, 20] })
+    const caller = tracker.add(creds, [20, 10, 20], 7)
+    expect(() => caller.verify()).not.toThrow()
+  })
+
+  it('refuses facts read while the caller executed another program (the check after the read)', async () => {
+    const { procs, tracker } = setup()
+    const caller = tracker.add(creds, [], 7)
+    const read = withLiveCaller(caller, async () => {
+      procs.views.set(4242, { ...asConnected, executable: '2049:5555' })
+      return 'selectors of the program it runs now'
+    })
+    await expect(read).rejects.toBeInstanceOf(CallerChangedError)
+  })
+
+  it('add refuses a caller gone before its executable could be read, and closes its pidfd', () => {
+    const { fds, procs, tracker } = setup()
+    procs.views.delete(4242)
+    expect(() => tracker.add(creds, [], 7)).toThrow(new UnavailableError('workloadapi: caller exited'))
+    expect(fds.closed).toEqual([7])
+    expect(tracker.size).toBe(0)
   })
 })

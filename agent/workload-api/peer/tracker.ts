@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
-import { UnavailableError } from '../../../common/errors.js'
-import type { PeerCredentials } from './addon.js'
+import { PermissionDeniedError, UnavailableError } from '../../../common/errors.js'
+import type { PeerCredentials } from '../../../common/peercred.js'
+import { sortedIds, type ProcessInspector, type ProcessView } from './process.js'
 
 /**
  * The process on the other end of one Workload API connection, as the kernel recorded it at
@@ -16,8 +17,36 @@ export interface CallerInfo {
   readonly supplementaryGids: readonly number[]
   /** Whether the process that connected still runs; false once it exited or the connection closed. */
   isAlive(): boolean
-  /** Throws an {@link UnavailableError} "workloadapi: caller exited" unless {@link CallerInfo.isAlive}. */
+  /**
+   * Checks that the process is still the one that connected: alive, with the effective uid, gid
+   * and groups the kernel recorded at connect(), and the executable it ran when the connection was
+   * accepted.
+   * @throws UnavailableError "workloadapi: caller exited" once it exited;
+   *   {@link CallerChangedError} when it changed ids or executed another program.
+   */
   verify(): void
+}
+
+/** One fact about a caller that differs from what was recorded when it connected. */
+export interface CallerChange {
+  readonly field: 'uid' | 'gid' | 'supplementary_gids' | 'executable'
+  readonly atConnect: string
+  readonly now: string
+}
+
+/**
+ * The process behind a connection is no longer the one that connected: it ran a setuid or setgid
+ * program, changed its ids, or executed another file. The caller gets PERMISSION_DENIED; the
+ * agent log gets {@link CallerChangedError.changes} with both values.
+ */
+export class CallerChangedError extends PermissionDeniedError {
+  readonly changes: readonly CallerChange[]
+
+  constructor(pid: number, changes: readonly CallerChange[]) {
+    const list = changes.map((c) => `${c.field} ${c.atConnect} -> ${c.now}`).join(', ')
+    super(`workloadapi: process ${pid} changed since it connected (${list})`)
+    this.changes = Object.freeze([...changes])
+  }
 }
 
 /** What the tracker needs from the native addon (tests pass a fake). */
@@ -25,6 +54,9 @@ export interface PidfdOps {
   pidfdAlive(pidfd: number): boolean
   closeFd(fd: number): void
 }
+
+/** The caller as it connected: ids from the kernel's connect() record, executable from accept. */
+type ConnectedView = ProcessView
 
 const TOKEN_PREFIX = 'steeple-peer-'
 const TOKEN_RANDOM_BYTES = 12
@@ -37,9 +69,19 @@ class TrackedCaller implements CallerInfo {
   readonly supplementaryGids: readonly number[]
   readonly #pidfd: number
   readonly #ops: PidfdOps
+  readonly #inspector: ProcessInspector
+  readonly #connected: ConnectedView
   #closed = false
 
-  constructor(token: string, creds: PeerCredentials, supplementaryGids: readonly number[], pidfd: number, ops: PidfdOps) {
+  constructor(
+    token: string,
+    creds: PeerCredentials,
+    supplementaryGids: readonly number[],
+    pidfd: number,
+    ops: PidfdOps,
+    inspector: ProcessInspector,
+    executable: string,
+  ) {
     this.token = token
     this.pid = creds.pid
     this.uid = creds.uid
@@ -47,6 +89,8 @@ class TrackedCaller implements CallerInfo {
     this.supplementaryGids = Object.freeze([...supplementaryGids])
     this.#pidfd = pidfd
     this.#ops = ops
+    this.#inspector = inspector
+    this.#connected = { uid: creds.uid, gid: creds.gid, supplementaryGids: sortedIds(supplementaryGids), executable }
   }
 
   isAlive(): boolean {
@@ -56,7 +100,17 @@ class TrackedCaller implements CallerInfo {
   }
 
   verify(): void {
-    if (!this.isAlive()) throw new UnavailableError('workloadapi: caller exited')
+    if (!this.isAlive()) throw callerExited()
+    let now: ProcessView
+    try {
+      now = this.#inspector.inspect(this.pid)
+    } catch (err) {
+      throw callerExited(err)
+    }
+    // Alive after the read: what was read describes this process, not one given its pid since.
+    if (!this.isAlive()) throw callerExited()
+    const changes = compareViews(this.#connected, now)
+    if (changes.length > 0) throw new CallerChangedError(this.pid, changes)
   }
 
   close(): void {
@@ -66,6 +120,22 @@ class TrackedCaller implements CallerInfo {
   }
 }
 
+function callerExited(cause?: unknown): UnavailableError {
+  return new UnavailableError('workloadapi: caller exited', cause === undefined ? undefined : { cause })
+}
+
+function compareViews(connected: ConnectedView, now: ProcessView): CallerChange[] {
+  const changes: CallerChange[] = []
+  const differs = (field: CallerChange['field'], atConnect: string, current: string): void => {
+    if (atConnect !== current) changes.push({ field, atConnect, now: current })
+  }
+  differs('uid', String(connected.uid), String(now.uid))
+  differs('gid', String(connected.gid), String(now.gid))
+  differs('supplementary_gids', connected.supplementaryGids.join(','), now.supplementaryGids.join(','))
+  differs('executable', connected.executable, now.executable)
+  return changes
+}
+
 /**
  * Maps the token on each live Workload API connection to the caller behind it, and owns the
  * callers' pidfds (closed on {@link PeerTracker.remove} or {@link PeerTracker.closeAll}).
@@ -73,15 +143,30 @@ class TrackedCaller implements CallerInfo {
 export class PeerTracker {
   readonly #callers = new Map<string, TrackedCaller>()
   readonly #ops: PidfdOps
+  readonly #inspector: ProcessInspector
 
-  constructor(ops: PidfdOps) {
+  constructor(ops: PidfdOps, inspector: ProcessInspector) {
     this.#ops = ops
+    this.#inspector = inspector
   }
 
-  /** Records a new connection's caller under a fresh token; the tracker now owns `pidfd`. */
+  /**
+   * Records a new connection's caller under a fresh token; the tracker now owns `pidfd` (also
+   * when this throws). Reads which executable the caller runs now, the reference every later
+   * {@link CallerInfo.verify} compares with.
+   * @throws UnavailableError "workloadapi: caller exited" when the process is already gone.
+   */
   add(creds: PeerCredentials, supplementaryGids: readonly number[], pidfd: number): CallerInfo {
+    let executable: string
+    try {
+      executable = this.#inspector.inspect(creds.pid).executable
+      if (!this.#ops.pidfdAlive(pidfd)) throw callerExited()
+    } catch (err) {
+      this.#ops.closeFd(pidfd)
+      throw err instanceof UnavailableError ? err : callerExited(err)
+    }
     const token = TOKEN_PREFIX + randomBytes(TOKEN_RANDOM_BYTES).toString('hex')
-    const caller = new TrackedCaller(token, creds, supplementaryGids, pidfd, this.#ops)
+    const caller = new TrackedCaller(token, creds, supplementaryGids, pidfd, this.#ops, this.#inspector, executable)
     this.#callers.set(token, caller)
     return caller
   }
@@ -119,10 +204,11 @@ export class PeerTracker {
 }
 
 /**
- * Runs `readProcessFacts` (which reads /proc/<pid>/… for attestation) and only then checks the
- * caller still runs: if the pidfd says it is alive after the read, the facts read belong to it and
- * not to a process that was given the same pid. Checks before as well, to skip the work for a
- * caller already gone. Throws the {@link UnavailableError} of {@link CallerInfo.verify}.
+ * Runs `readProcessFacts` (which reads /proc/<pid>/… for attestation) between two
+ * {@link CallerInfo.verify} checks: if the caller is alive and unchanged after the read, the facts
+ * belong to the process that connected, not to one given its pid since, nor to a program it
+ * executed after connecting. The first check skips the work for a caller already gone or changed.
+ * Throws what {@link CallerInfo.verify} throws.
  */
 export async function withLiveCaller<T>(caller: CallerInfo, readProcessFacts: () => Promise<T>): Promise<T> {
   caller.verify()

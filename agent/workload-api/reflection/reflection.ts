@@ -1,7 +1,7 @@
-import { fileURLToPath } from 'node:url'
 import * as grpc from '@grpc/grpc-js'
 import * as protoLoader from '@grpc/proto-loader'
 import type { Logger } from '../../../common/logger.js'
+import { sourcePath } from '../../../common/source-path.js'
 import { PROTO_LOADER_OPTIONS } from '../../../proto/index.js'
 import { fileDescriptors, type FileDescriptor, type FileNaming } from './descriptors.js'
 
@@ -39,7 +39,7 @@ type ReflectionResponse =
   | { error_response: { error_code: number; error_message: string } }
 
 function loadReflectionProto(version: (typeof VERSIONS)[number]): protoLoader.PackageDefinition {
-  return protoLoader.loadSync(fileURLToPath(new URL(`./${version}.proto`, import.meta.url)), PROTO_LOADER_OPTIONS)
+  return protoLoader.loadSync(sourcePath(import.meta.url, `./${version}.proto`), PROTO_LOADER_OPTIONS)
 }
 
 /** What reflection knows: files, the file of each symbol, and the services to list. */

@@ -11,20 +11,14 @@
 //
 // HTTP/2 is spoken by hand (node:http2 over the socket) so the connection can be handed on.
 import { spawn } from 'node:child_process'
-import * as http2 from 'node:http2'
 import * as net from 'node:net'
 import { fileURLToPath } from 'node:url'
+import { call, frame, openStream, sessionOver, WORKLOAD_HEADERS } from '../../../test/integration/testdata/raw-grpc.mjs'
 
 const [role, socketPath] = process.argv.slice(2)
-const HEADERS = {
-  ':method': 'POST',
-  ':path': '/SpiffeWorkloadAPI/FetchX509SVID',
-  'content-type': 'application/grpc',
-  te: 'trailers',
-  'workload.spiffe.io': 'true',
-}
-// An empty X509SVIDRequest: uncompressed flag, zero length.
-const EMPTY_REQUEST = Buffer.alloc(5)
+const PATH = '/SpiffeWorkloadAPI/FetchX509SVID'
+// An empty X509SVIDRequest.
+const EMPTY_REQUEST = frame()
 
 function handOff(socket, heirRole) {
   spawn(process.execPath, [fileURLToPath(import.meta.url), heirRole], {
@@ -37,34 +31,16 @@ if (role === 'call') {
   const socket = net.connect(socketPath, () => handOff(socket, 'heir-call'))
 } else if (role === 'stream') {
   const socket = net.connect(socketPath, () => {
-    const session = http2.connect('http://localhost', { createConnection: () => socket })
-    const stream = session.request(HEADERS)
+    const stream = openStream(sessionOver(socket), PATH, EMPTY_REQUEST, WORKLOAD_HEADERS)
     stream.once('data', () => handOff(socket, 'heir-hold'))
-    stream.end(EMPTY_REQUEST)
   })
 } else if (role === 'heir-call') {
   process.stdin.resume()
-  process.stdin.on('end', () => {
-    const socket = new net.Socket({ fd: 3, readable: true, writable: true })
-    const session = http2.connect('http://localhost', { createConnection: () => socket })
-    const stream = session.request(HEADERS)
-    let code
-    let details
-    const chunks = []
-    const onStatus = (headers) => {
-      if (headers['grpc-status'] !== undefined) {
-        code = Number(headers['grpc-status'])
-        details = decodeURIComponent(String(headers['grpc-message'] ?? ''))
-      }
-    }
-    stream.on('response', onStatus)
-    stream.on('trailers', onStatus)
-    stream.on('data', (chunk) => chunks.push(chunk))
-    stream.on('close', () => {
-      process.stdout.write(JSON.stringify({ pid: process.pid, code, details, bytes: Buffer.concat(chunks).length }) + '\n')
-      session.destroy()
-    })
-    stream.end(EMPTY_REQUEST)
+  process.stdin.on('end', async () => {
+    const session = sessionOver(new net.Socket({ fd: 3, readable: true, writable: true }))
+    const { code, details, body } = await call(session, PATH, EMPTY_REQUEST, { headers: WORKLOAD_HEADERS })
+    process.stdout.write(JSON.stringify({ pid: process.pid, code, details, bytes: body.length }) + '\n')
+    session.destroy()
   })
 } else if (role === 'heir-hold') {
   process.stdout.write(JSON.stringify({ pid: process.pid }) + '\n')

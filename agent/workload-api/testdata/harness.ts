@@ -44,7 +44,8 @@ export class Harness {
 
   private constructor(readonly dir: string) {}
 
-  static async start(): Promise<Harness> {
+  /** `firstMessageWaitMs`: how long new streams wait for an SVID being minted (the service default when absent). */
+  static async start(options: { firstMessageWaitMs?: number } = {}): Promise<Harness> {
     const h = new Harness(await mkdtemp(join(tmpdir(), 'steeple-wapi-')))
     const attestation: WorkloadAttestation = {
       attest: async (pid, signal) => {
@@ -59,6 +60,7 @@ export class Harness {
       attestors: attestation,
       log: h.log,
       now: () => h.now ?? new Date(),
+      ...options,
     })
     return h
   }
@@ -105,7 +107,7 @@ const STREAMING = new Set(['FetchX509SVID', 'FetchX509Bundles', 'FetchJWTBundles
 
 /**
  * One raw call of any Workload API method. Streams are read until they end or `maxMessages` have
- * arrived (then cancelled, which counts as code 0).
+ * arrived (then cancelled, which counts as code 0). `options` may set a deadline.
  */
 export function rawCall(
   client: grpc.Client,
@@ -113,17 +115,18 @@ export function rawCall(
   request: object,
   metadata: grpc.Metadata,
   maxMessages = 1,
+  options: grpc.CallOptions = {},
 ): Promise<RawResult> {
   const def = WorkloadApi.service[method]!
   return new Promise((resolve) => {
     if (!STREAMING.has(method)) {
-      client.makeUnaryRequest(def.path, def.requestSerialize, def.responseDeserialize, request, metadata, (err, response) => {
+      client.makeUnaryRequest(def.path, def.requestSerialize, def.responseDeserialize, request, metadata, options, (err, response) => {
         if (err) resolve({ code: err.code, details: err.details, messages: [] })
         else resolve({ code: 0, details: '', messages: [response as Record<string, unknown>] })
       })
       return
     }
-    const call = client.makeServerStreamRequest(def.path, def.requestSerialize, def.responseDeserialize, request, metadata)
+    const call = client.makeServerStreamRequest(def.path, def.requestSerialize, def.responseDeserialize, request, metadata, options)
     const messages: Record<string, unknown>[] = []
     let done = false
     const finish = (code: number, details: string): void => {

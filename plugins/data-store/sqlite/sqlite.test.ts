@@ -10,6 +10,7 @@ import Database from 'better-sqlite3'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createLogger, silentLogger } from '../../../common/logger.js'
 import { runDataStoreSuite } from '../../../test/conformance/data-store-suite.js'
+import { buildEntry } from '../../../test/fixtures/entries.js'
 import { Bundle, parseSelector, parseSpiffeId, parseTrustDomain } from '../../../spiffe/index.js'
 import type { NewRegistrationEntry } from '../types.js'
 import {
@@ -19,7 +20,7 @@ import {
   openSqliteDataStore,
   sqliteDataStore,
   type Migration,
-  type SqliteDataStore,
+  SqliteDataStore,
   type SqliteDataStoreOptions,
 } from './index.js'
 import { selectorCondition } from './selectors.js'
@@ -66,23 +67,12 @@ runDataStoreSuite('sqlite (:memory:)', async ({ clock }) => {
 })
 
 function entry(n: number, fields: Partial<NewRegistrationEntry> = {}): NewRegistrationEntry {
-  return {
+  return buildEntry({
     spiffeId: parseSpiffeId(`spiffe://example.org/w/${n}`),
     parentId: parseSpiffeId('spiffe://example.org/agent/1'),
     selectors: [parseSelector(`unix:uid:${n}`)],
-    x509SvidTtlSeconds: 0,
-    jwtSvidTtlSeconds: 0,
-    dnsNames: [],
-    federatesWith: [],
-    admin: false,
-    downstream: false,
-    expiresAt: undefined,
-    hint: '',
-    storeSvid: false,
-    owner: '',
-    description: '',
     ...fields,
-  }
+  })
 }
 
 async function open(opts: Partial<SqliteDataStoreOptions> = {}): Promise<{ store: SqliteDataStore; path: string }> {
@@ -247,7 +237,8 @@ describe('sqlite data store', () => {
     const config = sqliteDataStore.config.parse({ path: 'db/store.sqlite3', busy_timeout_ms: 250 }, 'plugins.DataStore.sqlite')
     const host = { log: silentLogger(), trustDomain: parseTrustDomain('example.org'), dataDir, clock: () => new Date() }
     const store = await sqliteDataStore.create(config, host)
-    expect(store.settings().busyTimeoutMs).toBe(250)
+    expect(store).toBeInstanceOf(SqliteDataStore)
+    expect((store as SqliteDataStore).settings().busyTimeoutMs).toBe(250)
     await store.close()
     await stat(join(dataDir, 'db', 'store.sqlite3'))
     expect(sqliteDataStore.config.parse(undefined, 'p')).toEqual({ path: 'datastore.sqlite3', busy_timeout_ms: 5000 })

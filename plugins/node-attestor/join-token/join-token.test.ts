@@ -1,17 +1,19 @@
 import { status } from '@grpc/grpc-js'
 import { createHash } from 'node:crypto'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { spawnSync } from 'node:child_process'
+import { chmod, mkdtemp, rm, unlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { ConfigError, InvalidArgumentError, PermissionDeniedError, SteepleError } from '../../../common/errors.js'
-import { silentLogger } from '../../../common/logger.js'
+import { createLogger, silentLogger } from '../../../common/logger.js'
 import { parseSpiffeId, parseTrustDomain } from '../../../spiffe/index.js'
 import { attestWith, runNodeAttestorSuite, type NodeAttestorFixture } from '../../../test/conformance/node-attestor-suite.js'
 import { MemoryDataStore } from '../../../test/fakes/memory-data-store.js'
 import type { JoinToken, JoinTokenStore } from '../../data-store/types.js'
 import { PluginCatalog, type PluginHost } from '../../registry.js'
-import { serverNodeAttestorHost, type AgentNodeAttestor, type ServerNodeAttestor } from '../types.js'
+import type { AgentNodeAttestor, ServerNodeAttestor } from '../types.js'
+import { grpcStatusOf } from '../../../common/grpc-status.js'
 import {
   JoinTokenAgentPlugin,
   JoinTokenServerAttestor,
@@ -192,7 +194,7 @@ describe('join_token server', () => {
     await ds.close()
     const err = await attest(server, generateJoinToken().token).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(SteepleError)
-    expect((err as SteepleError).grpcStatus).toBe(status.UNAVAILABLE)
+    expect(grpcStatusOf((err as SteepleError))).toBe(status.UNAVAILABLE)
   })
 })
 
@@ -208,6 +210,12 @@ describe('join_token agent', () => {
     await writeFile(path, content, { mode: 0o600 })
     return path
   }
+  async function fifo(): Promise<string> {
+    const path = join(dirname(await tokenFile('')), 'fifo')
+    const made = spawnSync('mkfifo', [path])
+    if (made.status !== 0) throw new Error(`mkfifo failed: ${made.stderr}`)
+    return path
+  }
 
   it('sends the token from token_path without surrounding whitespace', async () => {
     const { token } = generateJoinToken()
@@ -215,11 +223,50 @@ describe('join_token agent', () => {
     expect(new TextDecoder().decode(await (await plugin.begin()).payload())).toBe(token)
   })
 
-  it('names token_path when the file is missing or empty', async () => {
+  it('reads token_path once: a second attestation sends the same token after the file is gone', async () => {
+    const { token } = generateJoinToken()
+    const path = await tokenFile(`${token}\n`)
+    const plugin = new JoinTokenAgentPlugin({ token: undefined, token_path: path })
+    await plugin.begin()
+    await unlink(path)
+    expect(new TextDecoder().decode(await (await plugin.begin()).payload())).toBe(token)
+  })
+
+  it('warns, naming the path and mode but not the token, when token_path is open to group or other users', async () => {
+    const { token } = generateJoinToken()
+    const shared = await tokenFile(`${token}\n`)
+    await chmod(shared, 0o640)
+    const lines: string[] = []
+    const log = createLogger({ level: 'debug', write: (line) => lines.push(line) })
+    await new JoinTokenAgentPlugin({ token: undefined, token_path: shared }, log).begin()
+    expect(lines.map((l) => JSON.parse(l) as Record<string, unknown>)).toEqual([
+      expect.objectContaining({ level: 'warn', msg: expect.stringMatching(/group or other users.*chmod 600/), path: shared, mode: '0640' }),
+    ])
+    expect(lines.join('')).not.toContain(token)
+    lines.length = 0
+    await new JoinTokenAgentPlugin({ token: undefined, token_path: await tokenFile(token) }, log).begin()
+    expect(lines).toEqual([])
+  })
+
+  it('names token_path and the path when the file is missing', async () => {
     const missing = new JoinTokenAgentPlugin({ token: undefined, token_path: '/nonexistent/steeple/token' })
-    await expect(missing.begin()).rejects.toThrow(/^plugins\.NodeAttestor\.join_token\.token_path: cannot read \/nonexistent\/steeple\/token: ENOENT$/)
-    const empty = new JoinTokenAgentPlugin({ token: undefined, token_path: await tokenFile('\n') })
-    await expect(empty.begin()).rejects.toThrow(ConfigError)
+    await expect(missing.begin()).rejects.toThrow(/^plugins\.NodeAttestor\.join_token\.token_path: cannot read the join token file \/nonexistent\/steeple\/token: ENOENT$/)
+  })
+
+  it.each([
+    ['empty', async () => tokenFile(''), /is empty, it must hold a join token$/],
+    ['only a newline', async () => tokenFile('\n'), /is empty, it must hold a join token$/],
+    ['two words', async () => tokenFile('two words\n'), /must be a join token: 1 to 512 printable ASCII characters without spaces$/],
+    ['larger than a token can be', async () => tokenFile('a'.repeat(5000)), /must hold only a join token, not 5000 bytes$/],
+    ['a directory', async () => dirname(await tokenFile('x')), /must be a regular file$/],
+    ['a FIFO (nothing writes to it)', async () => fifo(), /must be a regular file$/],
+    ['a character device', async () => '/dev/zero', /must be a regular file$/],
+  ])('refuses a token_path that is %s, naming the key and the path', async (_case, make, rule) => {
+    const path = await make()
+    const err = await new JoinTokenAgentPlugin({ token: undefined, token_path: path }).begin().catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(ConfigError)
+    expect((err as Error).message.startsWith(`plugins.NodeAttestor.join_token.token_path: the join token file ${path} `)).toBe(true)
+    expect((err as Error).message).toMatch(rule)
   })
 
   it('refuses a challenge: join_token has none', async () => {
@@ -230,7 +277,7 @@ describe('join_token agent', () => {
   it('loads without a token (a restart with a stored SVID needs none) and names the way to give one when attestation needs it', async () => {
     const config = joinTokenAgentConfigSchema.parse({}, 'plugins.NodeAttestor.join_token')
     await expect(new JoinTokenAgentPlugin(config).begin()).rejects.toThrow(
-      /^plugins\.NodeAttestor\.join_token: the agent must attest and has no join token: give --join-token TOKEN/,
+      /^plugins\.NodeAttestor\.join_token: the agent must attest and has no join token: give --join-token-file FILE or STEEPLE_JOIN_TOKEN/,
     )
   })
 
@@ -263,15 +310,11 @@ describe('join_token plugin definitions', () => {
   it('load through a catalog: the server half with the join token store, the agent half with its config', async () => {
     const store = await newStore()
     const token = await storeToken(store)
-    const serverCatalog = new PluginCatalog([joinTokenServerAttestor], new Map([['NodeAttestor', { min: 1, max: undefined }]]))
-    const [server] = await serverCatalog.load<ServerNodeAttestor>('NodeAttestor', { join_token: {} }, () => serverNodeAttestorHost(host, store))
-    const agentCatalog = new PluginCatalog([joinTokenAgentAttestor], new Map([['NodeAttestor', { min: 1, max: 1 }]]))
-    const [agent] = await agentCatalog.load<JoinTokenAgentPlugin>('NodeAttestor', { join_token: { token } }, () => host)
+    const serverCatalog = new PluginCatalog([joinTokenServerAttestor], new Map([['ServerNodeAttestor', { min: 1, max: undefined }]]))
+    const [server] = await serverCatalog.load('ServerNodeAttestor', { join_token: {} }, () => ({ ...host, joinTokens: store }))
+    const agentCatalog = new PluginCatalog([joinTokenAgentAttestor], new Map([['AgentNodeAttestor', { min: 1, max: 1 }]]))
+    const [agent] = await agentCatalog.load('AgentNodeAttestor', { join_token: { token } }, () => host)
     const result = await attestWith(server!.instance, await agent!.instance.begin(), ctx)
     expect(result.agentId.path).toBe(`/steeple/agent/join_token/${joinTokenId(hashJoinToken(token))}`)
-  })
-
-  it('the server half refuses a host without the join token store (a wiring bug)', () => {
-    expect(() => joinTokenServerAttestor.create({}, host)).toThrow(TypeError)
   })
 })

@@ -14,7 +14,7 @@ export type { ClusterEndpoint, ReviewedToken, TokenVerifier } from './verify.js'
 
 /** Server half of `k8s_psat`: `clusters` (see README.md). */
 export const k8sPsatServerAttestor = definePlugin({
-  kind: 'NodeAttestor',
+  kind: 'ServerNodeAttestor',
   name: K8S_PSAT_PLUGIN_NAME,
   config: k8sPsatServerConfigSchema,
   create: async (config) => new K8sPsatServerAttestor(await loadClusters(config)),
@@ -22,7 +22,7 @@ export const k8sPsatServerAttestor = definePlugin({
 
 /** Agent half of `k8s_psat`: `cluster`, `token_path`. */
 export const k8sPsatAgentAttestor = definePlugin({
-  kind: 'NodeAttestor',
+  kind: 'AgentNodeAttestor',
   name: K8S_PSAT_PLUGIN_NAME,
   config: k8sPsatAgentConfigSchema,
   create: (config) => new K8sPsatAgentPlugin(config),

@@ -1,6 +1,7 @@
 import { request } from 'node:https'
 import { createLocalJWKSet, decodeJwt, errors as joseErrors, jwtVerify, type JSONWebKeySet } from 'jose'
 import { PermissionDeniedError, UnavailableError } from '../../../common/errors.js'
+import { requestJson } from '../../../common/http-json.js'
 
 /** Who a projected service account token names, once the cluster vouched for it. */
 export interface ReviewedToken {
@@ -34,43 +35,22 @@ const MAX_REPLY_BYTES = 1 << 20
 /** One HTTPS request returning status and parsed JSON (undefined when the body is not JSON). */
 export function httpsJson(endpoint: ClusterEndpoint, path: string, body?: unknown): Promise<{ statusCode: number; json: unknown }> {
   const url = new URL(path, endpoint.url)
-  return new Promise((resolve, reject) => {
-    const payload = body === undefined ? undefined : JSON.stringify(body)
-    const req = request(
-      url,
-      {
-        method: payload === undefined ? 'GET' : 'POST',
-        ...(endpoint.caPem !== undefined && { ca: endpoint.caPem }),
-        timeout: REQUEST_TIMEOUT_MS,
-        headers: {
-          accept: 'application/json',
-          ...(payload !== undefined && { 'content-type': 'application/json' }),
-          ...(endpoint.bearerToken !== undefined && { authorization: `Bearer ${endpoint.bearerToken}` }),
-        },
+  const payload = body === undefined ? undefined : JSON.stringify(body)
+  return requestJson({
+    send: request,
+    url,
+    options: {
+      method: payload === undefined ? 'GET' : 'POST',
+      ...(endpoint.caPem !== undefined && { ca: endpoint.caPem }),
+      headers: {
+        accept: 'application/json',
+        ...(payload !== undefined && { 'content-type': 'application/json' }),
+        ...(endpoint.bearerToken !== undefined && { authorization: `Bearer ${endpoint.bearerToken}` }),
       },
-      (res) => {
-        const chunks: Buffer[] = []
-        let size = 0
-        res.on('data', (chunk: Buffer) => {
-          size += chunk.length
-          if (size > MAX_REPLY_BYTES) req.destroy(new Error('reply too large'))
-          else chunks.push(chunk)
-        })
-        res.on('end', () => {
-          let json: unknown
-          try {
-            json = JSON.parse(Buffer.concat(chunks).toString('utf8'))
-          } catch {
-            json = undefined
-          }
-          resolve({ statusCode: res.statusCode ?? 0, json })
-        })
-        res.on('error', reject)
-      },
-    )
-    req.on('timeout', () => req.destroy(Object.assign(new Error('request timed out'), { code: 'ETIMEDOUT' })))
-    req.on('error', reject)
-    req.end(payload)
+    },
+    timeoutMs: REQUEST_TIMEOUT_MS,
+    maxReplyBytes: MAX_REPLY_BYTES,
+    ...(payload !== undefined && { body: payload }),
   })
 }
 

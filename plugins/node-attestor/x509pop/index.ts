@@ -12,7 +12,7 @@ export type { X509PopServerConfig } from './server.js'
 
 /** Server half of `x509pop`: `ca_bundle_path`, `agent_path_template`. */
 export const x509popServerAttestor = definePlugin({
-  kind: 'NodeAttestor',
+  kind: 'ServerNodeAttestor',
   name: X509POP_PLUGIN_NAME,
   config: x509popServerConfigSchema,
   create: async (config, host) =>
@@ -21,7 +21,7 @@ export const x509popServerAttestor = definePlugin({
 
 /** Agent half of `x509pop`: `certificate_path`, `private_key_path`, `intermediates_path`. */
 export const x509popAgentAttestor = definePlugin({
-  kind: 'NodeAttestor',
+  kind: 'AgentNodeAttestor',
   name: X509POP_PLUGIN_NAME,
   config: x509popAgentConfigSchema,
   create: async (config) => {

@@ -10,7 +10,8 @@ import { silentLogger } from '../../../common/logger.js'
 import { certificatesToPem, parseTrustDomain, pemEncode } from '../../../spiffe/index.js'
 import { attestWith, newTranscript, runNodeAttestorSuite, type NodeAttestorFixture } from '../../../test/conformance/node-attestor-suite.js'
 import { PluginCatalog, type PluginHost } from '../../registry.js'
-import type { AgentNodeAttestor, AttestResult, ServerNodeAttestor } from '../types.js'
+import { MemoryDataStore } from '../../../test/fakes/memory-data-store.js'
+import type { AgentNodeAttestor, AttestResult } from '../types.js'
 import {
   X509PopAgentPlugin,
   X509PopAgentSession,
@@ -21,6 +22,7 @@ import {
   x509popServerConfigSchema,
 } from './index.js'
 import { decodeAnswer, decodeChallenge, encodeAnswer, encodeChallenge, encodePayload, signedMessage } from './protocol.js'
+import { grpcStatusOf } from '../../../common/grpc-status.js'
 
 x509.cryptoProvider.set(webcrypto)
 
@@ -395,7 +397,7 @@ describe('x509pop server', () => {
         return new Uint8Array()
       }, ctx),
     )
-    expect(err.grpcStatus).toBe(code)
+    expect(grpcStatusOf(err)).toBe(code)
     expect(err.message).toMatch(message)
     // The chain is judged before the agent is asked to sign anything.
     expect(challenged).toBe(false)
@@ -409,7 +411,7 @@ describe('x509pop server', () => {
     const agent = await issue({ subject: 'CN=n', issuer: loop[0]! })
     const started = Date.now()
     const err = await refusal(attestWith(await serverTrusting([p.root]), session([agent, ...loop]), ctx))
-    expect(err.grpcStatus).toBe(status.PERMISSION_DENIED)
+    expect(grpcStatusOf(err)).toBe(status.PERMISSION_DENIED)
     expect(err.message).toBe('agent certificate chain needs too many signature checks to verify')
     expect(Date.now() - started).toBeLessThan(5000)
   })
@@ -432,7 +434,7 @@ describe('x509pop server', () => {
   it('refuses a signature made with another key', async () => {
     const p = await pki()
     const err = await refusal(attestWith(await serverTrusting([p.root]), session([p.agent, p.intermediate], p.agentP384.privateKey), ctx))
-    expect(err.grpcStatus).toBe(status.PERMISSION_DENIED)
+    expect(grpcStatusOf(err)).toBe(status.PERMISSION_DENIED)
     expect(err.message).toMatch(/^proof of possession failed/)
   })
 
@@ -446,7 +448,7 @@ describe('x509pop server', () => {
         return encodeAnswer({ nonce, signature })
       }, ctx),
     )
-    expect(err.grpcStatus).toBe(status.PERMISSION_DENIED)
+    expect(grpcStatusOf(err)).toBe(status.PERMISSION_DENIED)
   })
 
   it('refuses the answer of an earlier session to a new challenge (challenge replay)', async () => {
@@ -455,7 +457,7 @@ describe('x509pop server', () => {
     const earlier = newTranscript()
     await attestWith(server, session([p.agent, p.intermediate]), ctx, earlier)
     const err = await refusal(server.attest(earlier.payload, async () => earlier.answers[0]!, ctx))
-    expect(err.grpcStatus).toBe(status.PERMISSION_DENIED)
+    expect(grpcStatusOf(err)).toBe(status.PERMISSION_DENIED)
     expect(err.message).toMatch(/^proof of possession failed/)
   })
 
@@ -620,11 +622,11 @@ describe('x509pop config and plugin definitions', () => {
       'agent.crt.pem': certificatesToPem([p.agent.der, p.intermediate.der]),
       'agent.key.pem': p.agent.keyPem,
     })
-    const serverCatalog = new PluginCatalog([x509popServerAttestor], new Map([['NodeAttestor', { min: 1, max: undefined }]]))
-    const [server] = await serverCatalog.load<ServerNodeAttestor>('NodeAttestor', { x509pop: { ca_bundle_path: paths['ca.pem'] } }, () => host)
-    const agentCatalog = new PluginCatalog([x509popAgentAttestor], new Map([['NodeAttestor', { min: 1, max: 1 }]]))
-    const [agent] = await agentCatalog.load<X509PopAgentPlugin>(
-      'NodeAttestor',
+    const serverCatalog = new PluginCatalog([x509popServerAttestor], new Map([['ServerNodeAttestor', { min: 1, max: undefined }]]))
+    const [server] = await serverCatalog.load('ServerNodeAttestor', { x509pop: { ca_bundle_path: paths['ca.pem'] } }, () => ({ ...host, joinTokens: new MemoryDataStore().joinTokens }))
+    const agentCatalog = new PluginCatalog([x509popAgentAttestor], new Map([['AgentNodeAttestor', { min: 1, max: 1 }]]))
+    const [agent] = await agentCatalog.load(
+      'AgentNodeAttestor',
       { x509pop: { certificate_path: paths['agent.crt.pem'], private_key_path: paths['agent.key.pem'] } },
       () => host,
     )
@@ -635,9 +637,9 @@ describe('x509pop config and plugin definitions', () => {
   it('the agent definition fails at load when its files do not fit together', async () => {
     const p = await pki()
     const paths = await writeFiles({ 'agent.crt.pem': certificatesToPem([p.agent.der]), 'agent.key.pem': p.agentRsa.keyPem })
-    const catalog = new PluginCatalog([x509popAgentAttestor], new Map([['NodeAttestor', { min: 1, max: 1 }]]))
+    const catalog = new PluginCatalog([x509popAgentAttestor], new Map([['AgentNodeAttestor', { min: 1, max: 1 }]]))
     await expect(
-      catalog.load('NodeAttestor', { x509pop: { certificate_path: paths['agent.crt.pem'], private_key_path: paths['agent.key.pem'] } }, () => host),
+      catalog.load('AgentNodeAttestor', { x509pop: { certificate_path: paths['agent.crt.pem'], private_key_path: paths['agent.key.pem'] } }, () => host),
     ).rejects.toThrow(/does not belong to the first certificate/)
   })
 })

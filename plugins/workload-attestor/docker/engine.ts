@@ -1,5 +1,6 @@
 import { request } from 'node:http'
 import { FailedPreconditionError, InternalError, UnavailableError } from '../../../common/errors.js'
+import { parseJson, requestText } from '../../../common/http-json.js'
 import { abortedError } from '../types.js'
 
 /** What the attestor reads from the Engine API's container inspect reply. */
@@ -29,24 +30,11 @@ export const ENGINE_REQUEST_TIMEOUT_MS = 10_000
 
 /** {@link EngineGet} with node:http over a Unix socket. */
 export const httpEngineGet: EngineGet = (socketPath, path, signal) =>
-  new Promise<EngineReply>((resolve, reject) => {
-    const req = request({ socketPath, path, method: 'GET', headers: { host: 'docker' }, signal, timeout: ENGINE_REQUEST_TIMEOUT_MS }, (res) => {
-      const chunks: Buffer[] = []
-      let size = 0
-      res.on('data', (chunk: Buffer) => {
-        size += chunk.length
-        if (size > MAX_REPLY_BYTES) {
-          req.destroy(new Error(`reply larger than ${MAX_REPLY_BYTES} bytes`))
-          return
-        }
-        chunks.push(chunk)
-      })
-      res.on('end', () => resolve({ statusCode: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }))
-      res.on('error', reject)
-    })
-    req.on('timeout', () => req.destroy(Object.assign(new Error('request timed out'), { code: 'ETIMEDOUT' })))
-    req.on('error', reject)
-    req.end()
+  requestText({
+    send: request,
+    options: { socketPath, path, method: 'GET', headers: { host: 'docker' }, signal },
+    timeoutMs: ENGINE_REQUEST_TIMEOUT_MS,
+    maxReplyBytes: MAX_REPLY_BYTES,
   })
 
 /**
@@ -67,12 +55,7 @@ function isStringRecord(value: unknown): value is Record<string, string> {
  * @returns undefined when the body is not such a reply (not JSON, or fields of the wrong type).
  */
 export function parseInspectReply(body: string): ContainerDetails | undefined {
-  let reply: unknown
-  try {
-    reply = JSON.parse(body)
-  } catch {
-    return undefined
-  }
+  const reply = parseJson(body)
   if (reply === null || typeof reply !== 'object') return undefined
   const { Config: config, Image: imageId } = reply as { Config?: unknown; Image?: unknown }
   if (config === null || typeof config !== 'object') return undefined

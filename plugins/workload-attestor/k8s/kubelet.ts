@@ -1,6 +1,7 @@
 import { request as httpRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import { InternalError, UnavailableError } from '../../../common/errors.js'
+import { parseJson, requestText } from '../../../common/http-json.js'
 import { abortedError } from '../types.js'
 
 /** The parts of a v1 Pod the attestor reads, each checked for type. */
@@ -43,34 +44,23 @@ const MAX_REPLY_BYTES = 64 << 20
 const REQUEST_TIMEOUT_MS = 10_000
 
 /** {@link KubeletGet} with node:http(s). */
-export const httpKubeletGet: KubeletGet = (endpoint, bearerToken, signal) =>
-  new Promise((resolve, reject) => {
-    const url = new URL('/pods', endpoint.url)
-    const options = {
+export const httpKubeletGet: KubeletGet = async (endpoint, bearerToken, signal) => {
+  const url = new URL('/pods', endpoint.url)
+  const tls = url.protocol === 'https:'
+  return requestText({
+    send: tls ? httpsRequest : httpRequest,
+    url,
+    options: {
       method: 'GET',
       signal,
-      timeout: REQUEST_TIMEOUT_MS,
       headers: { accept: 'application/json', ...(bearerToken !== undefined && { authorization: `Bearer ${bearerToken}` }) },
-    }
-    const onResponse = (res: import('node:http').IncomingMessage) => {
-      const chunks: Buffer[] = []
-      let size = 0
-      res.on('data', (chunk: Buffer) => {
-        size += chunk.length
-        if (size > MAX_REPLY_BYTES) req.destroy(new Error('reply too large'))
-        else chunks.push(chunk)
-      })
-      res.on('end', () => resolve({ statusCode: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }))
-      res.on('error', reject)
-    }
-    const req =
-      url.protocol === 'https:'
-        ? httpsRequest(url, { ...options, ...(endpoint.caPem !== undefined && { ca: endpoint.caPem }), rejectUnauthorized: !endpoint.insecureSkipVerify }, onResponse)
-        : httpRequest(url, options, onResponse)
-    req.on('timeout', () => req.destroy(Object.assign(new Error('request timed out'), { code: 'ETIMEDOUT' })))
-    req.on('error', reject)
-    req.end()
+      // Only the secure port speaks TLS.
+      ...(tls && { ...(endpoint.caPem !== undefined && { ca: endpoint.caPem }), rejectUnauthorized: !endpoint.insecureSkipVerify }),
+    },
+    timeoutMs: REQUEST_TIMEOUT_MS,
+    maxReplyBytes: MAX_REPLY_BYTES,
   })
+}
 
 class Malformed extends Error {}
 
@@ -137,12 +127,8 @@ function podInfo(item: unknown): PodInfo {
  * @returns the pods, or a description of what is malformed.
  */
 export function parsePodList(body: string): PodInfo[] | { malformed: string } {
-  let value: unknown
-  try {
-    value = JSON.parse(body)
-  } catch {
-    return { malformed: 'not JSON' }
-  }
+  const value = parseJson(body)
+  if (value === undefined) return { malformed: 'not JSON' }
   try {
     const podList = obj(value, 'reply')
     if (!Array.isArray(podList['items'])) return { malformed: 'no items list' }

@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import { FailedPreconditionError, InternalError, InvalidArgumentError, NotFoundError, SteepleError } from '../../../common/errors.js'
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError, SteepleError, InternalError } from '../../../common/errors.js'
 import * as s from '../../../common/schema.js'
 import { throwIfAborted, type WorkloadAttestor } from '../types.js'
 import { ExecutableDigests, SizeLimitExceeded } from './digest.js'
@@ -26,7 +26,7 @@ export interface ProcStatusIds {
   readonly supplementaryGids: readonly number[]
 }
 
-function internal(message: string, cause?: unknown): InternalError {
+function internal(message: string, cause?: unknown): SteepleError {
   return new InternalError(message, cause === undefined ? undefined : { cause })
 }
 

@@ -1,4 +1,4 @@
-import { InternalError } from '../../../common/errors.js'
+import { SteepleError, InternalError } from '../../../common/errors.js'
 import { errnoCode, identityKey, type UnixFs } from './hooks.js'
 
 /**
@@ -81,7 +81,7 @@ export class IdNameFile {
     return names
   }
 
-  #readError(cause: unknown): InternalError {
+  #readError(cause: unknown): SteepleError {
     return new InternalError(`cannot read the ${this.#what}`, { cause })
   }
 }

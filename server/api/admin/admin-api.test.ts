@@ -7,11 +7,9 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { silentLogger } from '../../../common/logger.js'
 import { hashJoinToken } from '../../../plugins/node-attestor/join-token/index.js'
-import { parseSpiffeId } from '../../../spiffe/id.js'
-import { parseSelector } from '../../../spiffe/selector.js'
-import { generateKeyPair } from '../../../spiffe/index.js'
+import { certificatesToPem, createCsr, generateKeyPair, parseSelector, parseSpiffeId } from '../../../spiffe/index.js'
+import { OPENSSL_TEXT, damagedSpiffeBundles, withKeyOffCurve } from '../../../spiffe/testdata/damaged-bundles.js'
 import { AdminClient } from '../../cli/client.js'
-import { createCsr } from '../../../spiffe/csr.js'
 import { loadServerConfig } from '../../config.js'
 import { buildServerCore, type ServerCore } from '../../core.js'
 import { HealthChecker } from '../../health.js'
@@ -180,7 +178,7 @@ describe('admin API calls', () => {
   })
 
   it('refuses to delete a federated bundle entries federate with', async () => {
-    const ownPem = Buffer.from((await core.ca.bundle()).x509Authorities.map((der) => `-----BEGIN CERTIFICATE-----\n${Buffer.from(der).toString('base64')}\n-----END CERTIFICATE-----\n`).join(''))
+    const ownPem = Buffer.from(core.ownBundle.current().x509Authorities.map((der) => `-----BEGIN CERTIFICATE-----\n${Buffer.from(der).toString('base64')}\n-----END CERTIFICATE-----\n`).join(''))
     const set = await client.call('SetFederatedBundle', { trust_domain: 'partner.test', data: ownPem, format: 'pem' })
     expect(set).toMatchObject({ trust_domain: 'partner.test', sequence_number: '1' })
     await client.call('CreateEntries', {
@@ -197,12 +195,38 @@ describe('admin API calls', () => {
     expect(await statusOf(client.call('DeleteFederatedBundle', { trust_domain: 'nobody.test' }))).toMatchObject({ code: status.NOT_FOUND })
   })
 
+  it.each(damagedSpiffeBundles().map((c) => [c.name, c] as const))('SetFederatedBundle refuses a bundle with %s: INVALID_ARGUMENT naming the member and the rule', async (_name, c) => {
+    const refused = await statusOf(client.call('SetFederatedBundle', { trust_domain: 'damaged.test', data: Buffer.from(c.json), format: 'spiffe' }))
+    expect(refused).toEqual({ code: status.INVALID_ARGUMENT, message: `data: spiffebundle: ${c.member}: ${c.rule}` })
+    expect(refused.message).not.toMatch(OPENSSL_TEXT)
+  })
+
+  it('SetFederatedBundle refuses PEM whose certificate key is off its curve: INVALID_ARGUMENT naming the certificate', async () => {
+    const der = core.ownBundle.current().x509Authorities[0]!
+    const pem = Buffer.from(certificatesToPem([withKeyOffCurve(der)]))
+    expect(await statusOf(client.call('SetFederatedBundle', { trust_domain: 'damaged.test', data: pem, format: 'pem' }))).toEqual({
+      code: status.INVALID_ARGUMENT,
+      message: 'data: x509bundle: certificate 0: certificate must hold a well-formed public key',
+    })
+    // Neither this bundle nor any of the damaged ones above was stored.
+    const { bundles } = await client.call('ListFederatedBundles', {})
+    expect(bundles.map((b) => b.trust_domain)).not.toContain('damaged.test')
+  })
+
   it.each([
-    ['X.509: a bad DNS name', 'MintX509SVID', { spiffe_id: `spiffe://${TD}/m`, dns_names: ['-bad-'] }, /^dns_names: DNS name "-bad-" is not a valid host name$/],
+    ['X.509: a bad DNS name', 'MintX509SVID', { spiffe_id: `spiffe://${TD}/m`, dns_names: ['-bad-'] }, /^dns_names\[0\]: "-bad-" is not a valid DNS name: labels must not start or end with a dash$/],
+    // DNS names follow the same rules and limits as an entry's.
+    ['X.509: 10,000 DNS names', 'MintX509SVID', { spiffe_id: `spiffe://${TD}/m`, dns_names: Array.from({ length: 10_000 }, (_, i) => `h${i}.example.org`) }, /^dns_names: at most 32 DNS names \(got 10000\)$/],
+    ['X.509: a NUL in a DNS name', 'MintX509SVID', { spiffe_id: `spiffe://${TD}/m`, dns_names: ['ok.example', 'a\0.example'] }, /^dns_names\[1\]: must not contain control characters \(NUL at byte 1\)$/],
+    ['X.509: an underscore in a DNS name', 'MintX509SVID', { spiffe_id: `spiffe://${TD}/m`, dns_names: ['a_b.example'] }, /^dns_names\[0\]: "a_b\.example" is not a valid DNS name: labels are limited/],
+    ['X.509: a duplicated DNS name', 'MintX509SVID', { spiffe_id: `spiffe://${TD}/m`, dns_names: ['a.example', 'A.example'] }, /^dns_names\[1\]: "A\.example" duplicates dns_names\[0\]$/],
     ['X.509: no CSR', 'MintX509SVID', { spiffe_id: `spiffe://${TD}/m` }, /^csr: a PKCS#10 certificate request \(DER\) is required$/],
     ['X.509: a CSR that is not one', 'MintX509SVID', { spiffe_id: `spiffe://${TD}/m`, csr: Buffer.from('nope') }, /^csr: /],
     ['X.509: a reserved ID', 'MintX509SVID', { spiffe_id: `spiffe://${TD}/steeple/server` }, /^spiffe_id: path "\/steeple\/server" is reserved/],
     ['JWT: an empty audience', 'MintJWTSVID', { spiffe_id: `spiffe://${TD}/m`, audience: ['a', ''] }, /^audience\[1\]: must not be empty$/],
+    ['JWT: 33 audience values', 'MintJWTSVID', { spiffe_id: `spiffe://${TD}/m`, audience: Array.from({ length: 33 }, (_, i) => `a${i}`) }, /^audience: at most 32 audience values \(got 33\)$/],
+    ['JWT: a 1025-byte audience', 'MintJWTSVID', { spiffe_id: `spiffe://${TD}/m`, audience: ['a'.repeat(1025)] }, /^audience\[0\]: must not be longer than 1024 bytes \(got 1025\)$/],
+    ['JWT: a NUL in an audience', 'MintJWTSVID', { spiffe_id: `spiffe://${TD}/m`, audience: ['a\0'] }, /^audience\[0\]: must not contain control characters \(NUL at byte 1\)$/],
     ['JWT: a negative TTL', 'MintJWTSVID', { spiffe_id: `spiffe://${TD}/m`, audience: ['a'], ttl: -5 }, /^ttl: must be a whole number of seconds/],
   ] as const)('refuses to mint with %s, naming the field', async (_name, method, request, message) => {
     const withCsr = method === 'MintX509SVID' && !('csr' in request) && 'dns_names' in request ? { ...request, csr: createCsr(generateKeyPair('ec-p256').privateKey) } : request

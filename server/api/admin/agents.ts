@@ -7,9 +7,9 @@ import type { CreateJoinTokenRequest__Output } from '../../../proto/generated/st
 import type { CreateJoinTokenResponse } from '../../../proto/generated/steeple/admin/v1/CreateJoinTokenResponse.js'
 import type { ListAgentsRequest__Output } from '../../../proto/generated/steeple/admin/v1/ListAgentsRequest.js'
 import type { ListAgentsResponse } from '../../../proto/generated/steeple/admin/v1/ListAgentsResponse.js'
-import { parseSpiffeId, type SpiffeId } from '../../../spiffe/id.js'
+import { parseSpiffeId, type SpiffeId } from '../../../spiffe/index.js'
 import { nodeToMessage, selectorsFromMessages, unixSeconds } from '../convert.js'
-import { applyChanges, recordAudit, ttlField, workloadIdField, type AdminContext } from './common.js'
+import { recordAudit, ttlField, workloadIdField, type AdminContext } from './common.js'
 
 /** How often a ban is retried when a concurrent update of the same node record overwrote it. */
 const BAN_ATTEMPTS = 5
@@ -57,7 +57,6 @@ export class AgentHandlers {
       if (err instanceof NotFoundError) throw notAttested(id, err)
       throw err
     }
-    await applyChanges(this.#ctx)
     await this.#audit('agent.evict', node)
     this.#ctx.log.info('Agent evicted', { agentId: id.toString(), actor: this.#ctx.actor })
     return nodeToMessage(node)
@@ -86,7 +85,6 @@ export class AgentHandlers {
       const stored = await nodes.get(id)
       if (stored === undefined) throw notAttested(id)
       if (stored.banned) {
-        await applyChanges(this.#ctx)
         if (!node.banned) {
           await this.#audit('agent.ban', stored)
           this.#ctx.log.info('Agent banned', { agentId: id.toString(), actor: this.#ctx.actor })

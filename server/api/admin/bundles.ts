@@ -4,12 +4,16 @@ import type { DeleteFederatedBundleResponse } from '../../../proto/generated/ste
 import type { ListFederatedBundlesResponse } from '../../../proto/generated/steeple/admin/v1/ListFederatedBundlesResponse.js'
 import type { SetFederatedBundleRequest__Output } from '../../../proto/generated/steeple/admin/v1/SetFederatedBundleRequest.js'
 import type { Bundle as BundleMessage } from '../../../proto/generated/steeple/common/v1/Bundle.js'
-import type { Bundle } from '../../../spiffe/bundle.js'
-import { parseSpiffeBundle } from '../../../spiffe/bundle-codec.js'
-import { parseTrustDomain, type TrustDomain } from '../../../spiffe/id.js'
-import { parseX509BundlePem } from '../../../spiffe/pem.js'
+import {
+  SpiffeError,
+  parseSpiffeBundle,
+  parseTrustDomain,
+  parseX509BundlePem,
+  type Bundle,
+  type TrustDomain,
+} from '../../../spiffe/index.js'
 import { bundleToMessage } from '../convert.js'
-import { applyChanges, recordAudit, type AdminContext } from './common.js'
+import { recordAudit, type AdminContext } from './common.js'
 
 /** Largest bundle document accepted (a bundle holds a few certificates and keys). */
 export const MAX_BUNDLE_BYTES = 1024 * 1024
@@ -24,7 +28,7 @@ export class BundleHandlers {
 
   /** The server's own trust domain bundle, as published. */
   async get(): Promise<BundleMessage> {
-    return bundleToMessage(await this.#ctx.core.ca.bundle())
+    return bundleToMessage(this.#ctx.core.ownBundle.current())
   }
 
   /** Every bundle of another trust domain, by trust domain name. */
@@ -52,8 +56,10 @@ export class BundleHandlers {
       else if (request.format === 'pem') bundle = parseX509BundlePem(td, new Uint8Array(data))
       else throw new InvalidArgumentError('format: must be "pem" or "spiffe"')
     } catch (err) {
-      if (err instanceof InvalidArgumentError) throw err
-      throw new InvalidArgumentError(`data: ${errorMessage(err)}`, { cause: err })
+      // The parsers name the member and the rule; anything else is a bug, not the caller's fault,
+      // and must not hand the caller a third-party message.
+      if (!(err instanceof SpiffeError)) throw err
+      throw new InvalidArgumentError(`data: ${err.message}`, { cause: err })
     }
     if (bundle.x509Authorities.length === 0 && bundle.jwtAuthorities.size === 0) {
       throw new InvalidArgumentError('data: the bundle has no X.509 or JWT authorities')
@@ -64,7 +70,6 @@ export class BundleHandlers {
       bundle = bundle.with({ sequenceNumber: (stored?.sequenceNumber ?? 0n) + 1n })
     }
     const saved = await bundles.set(bundle)
-    await applyChanges(this.#ctx)
     await this.#audit('bundle.set', td, {
       x509Authorities: saved.x509Authorities.length,
       jwtAuthorities: saved.jwtAuthorities.size,
@@ -93,7 +98,6 @@ export class BundleHandlers {
       if (err instanceof NotFoundError) throw new NotFoundError(`bundle: no federated bundle for trust domain "${td.name}"`, { cause: err })
       throw err
     }
-    await applyChanges(this.#ctx)
     await this.#audit('bundle.delete', td, {})
     this.#ctx.log.info('Federated bundle deleted', { trustDomain: td.name, actor: this.#ctx.actor })
     return {}

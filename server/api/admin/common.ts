@@ -1,10 +1,11 @@
 import { InvalidArgumentError, errorMessage } from '../../../common/errors.js'
 import type { Logger } from '../../../common/logger.js'
 import type { AuditEvent } from '../../../plugins/data-store/types.js'
-import { parseSpiffeId, type SpiffeId } from '../../../spiffe/id.js'
+import { parseSpiffeId, type SpiffeId } from '../../../spiffe/index.js'
 import type { ServerCore } from '../../core.js'
 import type { HealthChecker } from '../../health.js'
-import { isReservedId } from '../../registration/ids.js'
+import { LIMITS, checkText, isReservedId } from '../../registration/index.js'
+import { recordAudit as recordAuditEvents } from '../../store/record-audit.js'
 
 /** What every admin handler works with. */
 export interface AdminContext {
@@ -15,49 +16,30 @@ export interface AdminContext {
   readonly health: HealthChecker
 }
 
-/**
- * Appends audit events. An append that fails cannot undo the write it describes, so it is logged
- * loudly and the call still succeeds (as the registration service does).
- */
-export async function recordAudit(ctx: AdminContext, events: readonly AuditEvent[]): Promise<void> {
-  if (events.length === 0) return
-  try {
-    await ctx.core.store.audit.append(events)
-  } catch (err) {
-    ctx.log.error('Audit events not recorded', { actions: [...new Set(events.map((e) => e.action))], err: errorMessage(err) })
-  }
-}
-
-/**
- * Applies the change events of our own writes to the entry cache before answering, so agents'
- * sync streams carry the change by the time the operator sees the result. Never rejects: the
- * cache also polls, so a failure here only delays the push.
- */
-export async function applyChanges(ctx: AdminContext): Promise<void> {
-  try {
-    await ctx.core.cache.applyEvents()
-  } catch (err) {
-    ctx.log.warn('Cache update failed', { err: errorMessage(err) })
-  }
+/** Appends audit events with the admin API's logger (see {@link recordAuditEvents}). Never rejects. */
+export function recordAudit(ctx: AdminContext, events: readonly AuditEvent[]): Promise<void> {
+  return recordAuditEvents(ctx.core.store.audit, ctx.log, events)
 }
 
 /**
  * A SPIFFE ID the server may issue to a workload: present, well-formed, in the server's trust
- * domain, with a path, and outside the paths reserved for the server and agents.
+ * domain, with a path, outside the paths reserved for the server and agents, and within
+ * {@link LIMITS.spiffeIdBytes}.
  * @throws InvalidArgumentError `<field>: …` naming the broken rule.
  */
 export function workloadIdField(ctx: AdminContext, value: string, field: string): SpiffeId {
   const td = ctx.core.config.trustDomain
-  if (value === '') throw new InvalidArgumentError(`${field}: is required`)
+  if (value === '') throw InvalidArgumentError.forField(field, `is required`)
   let id: SpiffeId
   try {
     id = parseSpiffeId(value)
   } catch (err) {
-    throw new InvalidArgumentError(`${field}: ${errorMessage(err)}`, { cause: err })
+    throw InvalidArgumentError.forField(field, `${errorMessage(err)}`, { cause: err })
   }
-  if (!id.memberOf(td)) throw new InvalidArgumentError(`${field}: must be in trust domain "${td.name}", not "${id.trustDomain.name}"`)
-  if (id.isRoot) throw new InvalidArgumentError(`${field}: must have a non-root path`)
-  if (isReservedId(id, td)) throw new InvalidArgumentError(`${field}: path "${id.path}" is reserved for the server and agents`)
+  checkText(value, field, LIMITS.spiffeIdBytes)
+  if (!id.memberOf(td)) throw InvalidArgumentError.forField(field, `must be in trust domain "${td.name}", not "${id.trustDomain.name}"`)
+  if (id.isRoot) throw InvalidArgumentError.forField(field, `must have a non-root path`)
+  if (isReservedId(id, td)) throw InvalidArgumentError.forField(field, `path "${id.path}" is reserved for the server and agents`)
   return id
 }
 
@@ -68,7 +50,7 @@ export function workloadIdField(ctx: AdminContext, value: string, field: string)
 export function ttlField(value: number, field: string, fallback: number, max = 2 ** 31 - 1): number {
   if (value === 0) return fallback
   if (!Number.isSafeInteger(value) || value < 0 || value > max) {
-    throw new InvalidArgumentError(`${field}: must be a whole number of seconds between 1 and ${max} (0 = the server default)`)
+    throw InvalidArgumentError.forField(field, `must be a whole number of seconds between 1 and ${max} (0 = the server default)`)
   }
   return value
 }

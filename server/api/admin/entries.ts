@@ -8,10 +8,10 @@ import type { ListEntriesRequest__Output } from '../../../proto/generated/steepl
 import type { ListEntriesResponse } from '../../../proto/generated/steeple/admin/v1/ListEntriesResponse.js'
 import type { UpdateEntriesRequest__Output } from '../../../proto/generated/steeple/admin/v1/UpdateEntriesRequest.js'
 import type { RegistrationEntry as EntryMessage, RegistrationEntry__Output } from '../../../proto/generated/steeple/common/v1/RegistrationEntry.js'
-import type { EntryResult } from '../../registration/service.js'
-import type { EntryFilterInput, EntryInput } from '../../registration/validate.js'
+import type { EntryFilterInput, EntryInput, EntryResult } from '../../registration/index.js'
 import { entryToMessage } from '../convert.js'
-import { applyChanges, type AdminContext } from './common.js'
+import type { AdminContext } from './common.js'
+import { grpcStatusOf } from '../../../common/grpc-status.js'
 
 /** Most items one create, update or delete call may carry. */
 export const MAX_ENTRY_BATCH = 10_000
@@ -54,17 +54,16 @@ function filterFromRequest(r: ListEntriesRequest__Output): EntryFilterInput {
 }
 
 function checkBatch(size: number, field: string): void {
-  if (size === 0) throw new InvalidArgumentError(`${field}: at least one item is required`)
-  if (size > MAX_ENTRY_BATCH) throw new InvalidArgumentError(`${field}: at most ${MAX_ENTRY_BATCH} items per call, got ${size}`)
+  if (size === 0) throw InvalidArgumentError.forField(field, `at least one item is required`)
+  if (size > MAX_ENTRY_BATCH) throw InvalidArgumentError.forField(field, `at most ${MAX_ENTRY_BATCH} items per call, got ${size}`)
 }
 
 async function toResults(ctx: AdminContext, results: readonly EntryResult[]): Promise<EntryResults> {
-  if (results.some((r) => r.status === 'ok')) await applyChanges(ctx)
   return {
     results: results.map((r) =>
       r.status === 'ok'
         ? { index: r.index, status: { code: 0, message: 'OK' }, entry: entryToMessage(r.entry) }
-        : { index: r.index, status: { code: r.error.grpcStatus, message: r.error.message } },
+        : { index: r.index, status: { code: grpcStatusOf(r.error), message: r.error.message } },
     ),
   }
 }

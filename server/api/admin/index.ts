@@ -1,13 +1,15 @@
 import * as grpc from '@grpc/grpc-js'
+import { shutdownGracefully } from '../../../common/grpc-shutdown.js'
 import type { Logger } from '../../../common/logger.js'
-import { loadAdminApi } from '../../../proto/load.js'
+import { loadAdminApi } from '../../../proto/index.js'
 import type { ServerCore } from '../../core.js'
 import type { HealthChecker } from '../../health.js'
 import { adminApiHandlers } from './service.js'
-import { prepareSocketPath, removeSocket, restrictSocket } from './socket.js'
+import { listenAdminSocket, type AdminAccess, type AdminCaller, type AdminSocket } from './socket.js'
 
 export { entryInputFromMessage, MAX_ENTRY_BATCH } from './entries.js'
 export { DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT } from './service.js'
+export type { AdminAccess } from './socket.js'
 
 /** How long close() lets calls in flight finish before cutting them off. */
 const SHUTDOWN_GRACE_MS = 10_000
@@ -17,6 +19,8 @@ export interface AdminApiOptions {
   readonly health: HealthChecker
   /** Defaults to `config.socketPath`. */
   readonly socketPath?: string
+  /** Who may call besides root and the server's uid; defaults to `config.admin`. */
+  readonly access?: AdminAccess
   /** Defaults to `core.log` tagged `{ component: 'admin-api' }`. */
   readonly log?: Logger
 }
@@ -28,35 +32,30 @@ export interface AdminApi {
   close(): Promise<void>
 }
 
-/**
- * The actor recorded for admin calls. The socket is owner-only (0600 in a 0700 directory), so the
- * caller is the server's own user (or root); grpc-js does not expose the peer's credentials.
- */
-export function adminActor(): string {
-  return `admin:uid:${process.getuid?.() ?? 'unknown'}`
+/** The audit actor of an admin call: the uid of the process that connected, from the kernel. */
+export function adminActor(caller: AdminCaller): string {
+  return `admin:uid:${caller.uid}`
 }
 
 /**
- * Serves the admin API (gRPC, no TLS) on the Unix socket: created owner-only; a stale socket left
- * by a dead server is replaced, a live one is not.
+ * Serves the admin API (gRPC, no TLS) on the Unix socket: created owner-only (never looser, even
+ * for a moment), every connection authorized by the caller's peer credentials, each call audited
+ * with the caller's uid; a stale socket left by a dead server is replaced, a live one is not.
  * @throws FailedPreconditionError when another server answers on the socket; bind errors.
  */
 export async function startAdminApi(core: ServerCore, options: AdminApiOptions): Promise<AdminApi> {
   const log = options.log ?? core.log.child({ component: 'admin-api' })
-  const socketPath = options.socketPath ?? core.config.socketPath
-  await prepareSocketPath(socketPath)
   const server = new grpc.Server()
-  server.addService(loadAdminApi().service, adminApiHandlers({ core, log, actor: adminActor(), health: options.health }))
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.bindAsync(`unix:${socketPath}`, grpc.ServerCredentials.createInsecure(), (err) => (err === null ? resolve() : reject(err)))
-    })
-    await restrictSocket(socketPath)
-  } catch (err) {
-    server.forceShutdown()
-    await removeSocket(socketPath)
-    throw err
+  let socket: AdminSocket | undefined
+  const actorOf = (peer: string): string | undefined => {
+    const caller = socket?.callerOf(peer)
+    return caller === undefined ? undefined : adminActor(caller)
   }
+  // The service is in place before the first connection can arrive.
+  server.addService(loadAdminApi().service, adminApiHandlers({ core, log, health: options.health, actorOf }))
+  socket = await listenAdminSocket({ path: options.socketPath ?? core.config.socketPath, server, access: options.access ?? core.config.admin, log })
+  const socketPath = socket.path
+  const listening = socket
   log.info('Admin API listening', { socketPath })
 
   let closing: Promise<void> | undefined
@@ -64,18 +63,10 @@ export async function startAdminApi(core: ServerCore, options: AdminApiOptions):
     socketPath,
     close: () =>
       (closing ??= (async () => {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(() => {
-            log.warn('Admin calls still running at shutdown were cut off', { graceMs: SHUTDOWN_GRACE_MS })
-            server.forceShutdown()
-            resolve()
-          }, SHUTDOWN_GRACE_MS)
-          server.tryShutdown(() => {
-            clearTimeout(timer)
-            resolve()
-          })
-        })
-        await removeSocket(socketPath)
+        if ((await shutdownGracefully(server, SHUTDOWN_GRACE_MS)) === 'cut-off') {
+          log.warn('Admin calls still running at shutdown were cut off', { graceMs: SHUTDOWN_GRACE_MS })
+        }
+        await listening.close()
         log.info('Admin API stopped')
       })()),
   }

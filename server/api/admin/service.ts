@@ -1,4 +1,5 @@
-import { InvalidArgumentError } from '../../../common/errors.js'
+import type * as grpc from '@grpc/grpc-js'
+import { InvalidArgumentError, PermissionDeniedError } from '../../../common/errors.js'
 import type { AuditFilter } from '../../../plugins/data-store/types.js'
 import type { AdminAPIHandlers } from '../../../proto/generated/steeple/admin/v1/AdminAPI.js'
 import type { HealthResponse } from '../../../proto/generated/steeple/admin/v1/HealthResponse.js'
@@ -17,37 +18,75 @@ export const DEFAULT_AUDIT_LIMIT = 100
 /** Most audit events one call returns. */
 export const MAX_AUDIT_LIMIT = 10_000
 
-/** The AdminAPI service implementation: every method goes through the one error-to-status boundary. */
-export function adminApiHandlers(ctx: AdminContext): AdminAPIHandlers {
-  const entries = new EntryHandlers(ctx)
-  const agents = new AgentHandlers(ctx)
-  const bundles = new BundleHandlers(ctx)
-  const mint = new MintHandlers(ctx)
-  const log = ctx.log
+/** What the admin service is built from: the context of every call but its actor. */
+export interface AdminServiceOptions extends Omit<AdminContext, 'actor'> {
+  /**
+   * The audit actor of a call from `call.getPeer()` (`admin:uid:<uid>` of the connecting process);
+   * undefined for a connection the admin socket did not authorize, which is refused.
+   */
+  actorOf(peer: string): string | undefined
+}
+
+/** The handlers of one call: its context carries the caller as the actor. */
+class CallHandlers {
+  readonly entries: EntryHandlers
+  readonly agents: AgentHandlers
+  readonly bundles: BundleHandlers
+  readonly mint: MintHandlers
+
+  constructor(readonly ctx: AdminContext) {
+    this.entries = new EntryHandlers(ctx)
+    this.agents = new AgentHandlers(ctx)
+    this.bundles = new BundleHandlers(ctx)
+    this.mint = new MintHandlers(ctx)
+  }
+}
+
+/**
+ * The AdminAPI service implementation: every method goes through the one error-to-status boundary,
+ * is refused (PERMISSION_DENIED) unless its connection's caller is known, and answers after the
+ * entry cache has applied its writes.
+ */
+export function adminApiHandlers(options: AdminServiceOptions): AdminAPIHandlers {
+  const { actorOf, ...shared } = options
+  const log = shared.log
+  const of = (call: { getPeer(): string }): CallHandlers => {
+    const actor = actorOf(call.getPeer())
+    if (actor === undefined) throw new PermissionDeniedError('admin: the caller of this connection is not authorized')
+    return new CallHandlers({ ...shared, actor })
+  }
+  // Answers once the entry cache has applied what the call wrote, so agents' sync streams already
+  // carry the change when the operator sees the result.
+  const adminCall = <Req, Res>(method: string, handle: (call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>) =>
+    unaryHandler<Req, Res>(log, method, async (call) => {
+      const response = await handle(call)
+      await shared.core.changesApplied()
+      return response
+    })
   return {
-    CreateEntries: unaryHandler(log, 'CreateEntries', (call) => entries.create(call.request)),
-    UpdateEntries: unaryHandler(log, 'UpdateEntries', (call) => entries.update(call.request)),
-    DeleteEntries: unaryHandler(log, 'DeleteEntries', (call) => entries.delete(call.request)),
-    GetEntry: unaryHandler(log, 'GetEntry', (call) => entries.get(call.request)),
-    ListEntries: unaryHandler(log, 'ListEntries', (call) => entries.list(call.request)),
-    CountEntries: unaryHandler(log, 'CountEntries', (call) => entries.count(call.request)),
+    CreateEntries: adminCall('CreateEntries', async (call) => of(call).entries.create(call.request)),
+    UpdateEntries: adminCall('UpdateEntries', async (call) => of(call).entries.update(call.request)),
+    DeleteEntries: adminCall('DeleteEntries', async (call) => of(call).entries.delete(call.request)),
+    GetEntry: adminCall('GetEntry', async (call) => of(call).entries.get(call.request)),
+    ListEntries: adminCall('ListEntries', async (call) => of(call).entries.list(call.request)),
+    CountEntries: adminCall('CountEntries', async (call) => of(call).entries.count(call.request)),
 
-    ListAgents: unaryHandler(log, 'ListAgents', (call) => agents.list(call.request)),
-    GetAgent: unaryHandler(log, 'GetAgent', (call) => agents.get(call.request)),
-    EvictAgent: unaryHandler(log, 'EvictAgent', (call) => agents.evict(call.request)),
-    BanAgent: unaryHandler(log, 'BanAgent', (call) => agents.ban(call.request)),
-    CreateJoinToken: unaryHandler(log, 'CreateJoinToken', (call) => agents.createJoinToken(call.request)),
+    ListAgents: adminCall('ListAgents', async (call) => of(call).agents.list(call.request)),
+    GetAgent: adminCall('GetAgent', async (call) => of(call).agents.get(call.request)),
+    EvictAgent: adminCall('EvictAgent', async (call) => of(call).agents.evict(call.request)),
+    BanAgent: adminCall('BanAgent', async (call) => of(call).agents.ban(call.request)),
+    CreateJoinToken: adminCall('CreateJoinToken', async (call) => of(call).agents.createJoinToken(call.request)),
 
-    GetBundle: unaryHandler(log, 'GetBundle', () => bundles.get()),
-    ListFederatedBundles: unaryHandler(log, 'ListFederatedBundles', () => bundles.listFederated()),
-    SetFederatedBundle: unaryHandler(log, 'SetFederatedBundle', (call) => bundles.setFederated(call.request)),
-    DeleteFederatedBundle: unaryHandler(log, 'DeleteFederatedBundle', (call) => bundles.deleteFederated(call.request)),
+    GetBundle: adminCall('GetBundle', async (call) => of(call).bundles.get()),
+    ListFederatedBundles: adminCall('ListFederatedBundles', async (call) => of(call).bundles.listFederated()),
+    SetFederatedBundle: adminCall('SetFederatedBundle', async (call) => of(call).bundles.setFederated(call.request)),
+    DeleteFederatedBundle: adminCall('DeleteFederatedBundle', async (call) => of(call).bundles.deleteFederated(call.request)),
 
-    MintX509SVID: unaryHandler(log, 'MintX509SVID', (call) => mint.x509(call.request)),
-    MintJWTSVID: unaryHandler(log, 'MintJWTSVID', (call) => mint.jwt(call.request)),
+    MintX509SVID: adminCall('MintX509SVID', async (call) => of(call).mint.x509(call.request)),
+    MintJWTSVID: adminCall('MintJWTSVID', async (call) => of(call).mint.jwt(call.request)),
 
-    ListAuditEvents: unaryHandler(log, 'ListAuditEvents', (call) => listAuditEvents(ctx, call.request)),
-    Health: unaryHandler(log, 'Health', () => health(ctx)),
+    ListAuditEvents: adminCall('ListAuditEvents', async (call) => listAuditEvents(of(call).ctx, call.request)),
+    Health: adminCall('Health', async (call) => health(of(call).ctx)),
   }
 }
 

@@ -2,13 +2,12 @@ import type * as grpc from '@grpc/grpc-js'
 import type { PeerCertificate } from 'node:tls'
 import { PermissionDeniedError, UnauthenticatedError } from '../../../common/errors.js'
 import type { AttestedNode } from '../../../plugins/data-store/types.js'
-import { SpiffeError } from '../../../spiffe/errors.js'
-import type { SpiffeId } from '../../../spiffe/id.js'
-import { decodeCertificate, verifyX509Svid } from '../../../spiffe/x509-svid.js'
+import { SpiffeError, decodeCertificate, verifyX509Svid, type SpiffeId } from '../../../spiffe/index.js'
 import type { ServerCore } from '../../core.js'
-import { isAgentId } from '../../registration/ids.js'
-import type { NodeUpdater } from './nodes.js'
+import { isAgentId } from '../../registration/index.js'
+import type { NodeUpdater } from '../../node/updater.js'
 import type { ServerTls } from './tls.js'
+import { serialHex } from '../../issuance/issuer.js'
 
 /** An agent that proved its identity on this call with a current agent SVID. */
 export interface AuthenticatedAgent {
@@ -26,10 +25,6 @@ export type CallWithAuthContext = Pick<grpc.ServerUnaryCall<unknown, unknown>, '
  * Serial numbers as the node store keeps them: lowercase hex with an even number of digits (as
  * SPIRE's `SerialNumberHex` and the x509pop selectors).
  */
-export function serialHex(serial: bigint): string {
-  const hex = serial.toString(16)
-  return hex.length % 2 === 1 ? `0${hex}` : hex
-}
 
 /** The presented chain, leaf first, from grpc-js's peer certificate (issuers only when Node gave them). */
 function presentedChain(cert: PeerCertificate): Buffer[] {
@@ -78,7 +73,7 @@ export class AgentAuthenticator {
     const now = this.#core.clock()
     let agentId: SpiffeId
     try {
-      agentId = verifyX509Svid(chain, this.#tls.bundle, { now }).id
+      agentId = verifyX509Svid(chain, this.#core.ownBundle.current(), { now }).id
     } catch (err) {
       if (!(err instanceof SpiffeError)) throw err
       throw new UnauthenticatedError(`agent SVID is not valid: ${err.message}`, { cause: err })

@@ -1,17 +1,16 @@
 import { createHash } from 'node:crypto'
 import type { Bundle as BundleMessage } from '../../../proto/generated/steeple/common/v1/Bundle.js'
 import type { RegistrationEntry } from '../../../plugins/data-store/types.js'
-import type { Bundle } from '../../../spiffe/bundle.js'
+import type { Bundle } from '../../../spiffe/index.js'
 import type { ServerCore } from '../../core.js'
 import { bundleToMessage } from '../convert.js'
-import type { ServerTls } from './tls.js'
 
 /**
  * The bundles an agent needs: its own trust domain's first, then the federated bundles its
  * entries federate with (sorted by trust domain; ones the server does not hold are left out).
  */
-export async function bundlesForEntries(core: ServerCore, tls: ServerTls, entries: readonly RegistrationEntry[]): Promise<Bundle[]> {
-  const own = tls.bundle
+export async function bundlesForEntries(core: ServerCore, entries: readonly RegistrationEntry[]): Promise<Bundle[]> {
+  const own = core.ownBundle.current()
   const names = new Map<string, RegistrationEntry['federatesWith'][number]>()
   for (const entry of entries) for (const td of entry.federatesWith) if (!td.equals(own.trustDomain)) names.set(td.name, td)
   const federated: Bundle[] = []

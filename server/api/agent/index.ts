@@ -1,17 +1,18 @@
 import * as grpc from '@grpc/grpc-js'
+import { shutdownGracefully } from '../../../common/grpc-shutdown.js'
 import type { Logger } from '../../../common/logger.js'
-import { loadAgentApi } from '../../../proto/load.js'
+import { loadAgentApi } from '../../../proto/index.js'
 import type { ServerCore } from '../../core.js'
 import { AttestService } from './attest.js'
 import { AgentAuthenticator } from './auth.js'
-import { NodeUpdater } from './nodes.js'
+import { NodeAttestationService } from '../../node/attestation.js'
+import { NodeUpdater } from '../../node/updater.js'
 import { agentApiHandlers } from './service.js'
 import { SignService } from './sign.js'
 import { SyncHub } from './sync.js'
 import { ServerTls } from './tls.js'
 
-export { AGENT_ID_SELECTOR_TYPE, agentIdSelector } from './attest.js'
-export { serialHex } from './auth.js'
+export { AGENT_ID_SELECTOR_TYPE, agentIdSelector } from '../../node/attestation.js'
 
 /** How often the entry cache reads change events (other servers' writes) while the agent API runs. */
 export const DEFAULT_POLL_INTERVAL_MS = 250
@@ -58,8 +59,9 @@ export async function startAgentApi(core: ServerCore, opts: AgentApiOptions = {}
   await tls.start()
   const nodes = new NodeUpdater(core, log)
   const auth = new AgentAuthenticator(core, tls, nodes)
-  const attest = new AttestService({ core, auth, nodes, log, ...(opts.attestTimeoutMs !== undefined && { attestTimeoutMs: opts.attestTimeoutMs }) })
-  const sync = new SyncHub({ core, tls, auth, log, ...(opts.resyncIntervalMs !== undefined && { resyncIntervalMs: opts.resyncIntervalMs }) })
+  const attestation = new NodeAttestationService(core, nodes, log)
+  const attest = new AttestService({ core, auth, attestation, ...(opts.attestTimeoutMs !== undefined && { attestTimeoutMs: opts.attestTimeoutMs }) })
+  const sync = new SyncHub({ core, auth, log, ...(opts.resyncIntervalMs !== undefined && { resyncIntervalMs: opts.resyncIntervalMs }) })
   const sign = new SignService({ core, auth, log })
   sync.start()
 
@@ -68,7 +70,7 @@ export async function startAgentApi(core: ServerCore, opts: AgentApiOptions = {}
     'grpc.keepalive_time_ms': KEEPALIVE_TIME_MS,
     'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
   })
-  server.addService(loadAgentApi().service, agentApiHandlers({ core, tls, auth, attest, sync, sign, log }))
+  server.addService(loadAgentApi().service, agentApiHandlers({ core, auth, attest, sync, sign, log }))
   const address = `${opts.bindAddress ?? core.config.bindAddress}:${opts.port ?? core.config.bindPort}`
   let port: number
   try {
@@ -92,16 +94,7 @@ export async function startAgentApi(core: ServerCore, opts: AgentApiOptions = {}
       (closing ??= (async () => {
         core.cache.stopPolling()
         sync.close()
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(() => {
-            server.forceShutdown()
-            resolve()
-          }, SHUTDOWN_GRACE_MS)
-          server.tryShutdown(() => {
-            clearTimeout(timer)
-            resolve()
-          })
-        })
+        await shutdownGracefully(server, SHUTDOWN_GRACE_MS)
         tls.stop()
         log.info('Agent API stopped')
       })()),

@@ -8,12 +8,10 @@ import type { AgentAuthenticator } from './auth.js'
 import { bundlesForEntries } from './bundles.js'
 import type { SignService } from './sign.js'
 import type { SyncHub } from './sync.js'
-import type { ServerTls } from './tls.js'
 
 /** The services behind the handlers, built once by startAgentApi. */
 export interface AgentApiParts {
   readonly core: ServerCore
-  readonly tls: ServerTls
   readonly auth: AgentAuthenticator
   readonly attest: AttestService
   readonly sync: SyncHub
@@ -23,7 +21,7 @@ export interface AgentApiParts {
 
 /** The `steeple.agent.v1.AgentAPI` handlers: thin adapters, each behind the one error boundary. */
 export function agentApiHandlers(parts: AgentApiParts): AgentAPIHandlers {
-  const { core, tls, auth, attest, sync, sign, log } = parts
+  const { core, auth, attest, sync, sign, log } = parts
   return {
     AttestAgent: bidiStreamHandler(log, 'AttestAgent', (call) => attest.attestAgent(call)),
     RenewAgent: unaryHandler(log, 'RenewAgent', (call) => attest.renewAgent(call)),
@@ -32,7 +30,7 @@ export function agentApiHandlers(parts: AgentApiParts): AgentAPIHandlers {
     NewJWTSVID: unaryHandler(log, 'NewJWTSVID', (call) => sign.newJwtSvid(call)),
     GetBundles: unaryHandler(log, 'GetBundles', async (call) => {
       const peer = await auth.authenticate(call)
-      const bundles = await bundlesForEntries(core, tls, core.cache.authorizedEntries(peer.agentId))
+      const bundles = await bundlesForEntries(core, core.cache.authorizedEntries(peer.agentId))
       return { bundles: bundles.map(bundleToMessage) }
     }),
   }

@@ -4,14 +4,13 @@ import type { Logger } from '../../../common/logger.js'
 import type { RegistrationEntry } from '../../../plugins/data-store/types.js'
 import type { SyncAuthorizedRequest__Output } from '../../../proto/generated/steeple/agent/v1/SyncAuthorizedRequest.js'
 import type { SyncAuthorizedResponse } from '../../../proto/generated/steeple/agent/v1/SyncAuthorizedResponse.js'
-import type { SpiffeId } from '../../../spiffe/id.js'
+import type { SpiffeId } from '../../../spiffe/index.js'
 import type { ServerCore } from '../../core.js'
-import type { CacheChange } from '../../registration/authorized-cache.js'
+import type { CacheChange } from '../../registration/index.js'
 import { entryToMessage } from '../convert.js'
 import type { AgentAuthenticator } from './auth.js'
 import { bundleMessages, bundlesForEntries } from './bundles.js'
 import { applyCacheEvents, writeMessage } from './common.js'
-import type { ServerTls } from './tls.js'
 
 type SyncCall = grpc.ServerWritableStream<SyncAuthorizedRequest__Output, SyncAuthorizedResponse>
 
@@ -25,7 +24,6 @@ const MAX_TIMER_MS = 2 ** 31 - 1
 /** What {@link SyncHub} works with; timings in milliseconds. */
 export interface SyncHubOptions {
   readonly core: ServerCore
-  readonly tls: ServerTls
   readonly auth: AgentAuthenticator
   readonly log: Logger
   readonly coalesceMs?: number
@@ -51,7 +49,7 @@ export class SyncHub {
   start(): void {
     this.#unsubscribe.push(
       this.#o.core.cache.onChange((change) => this.#onCacheChange(change)),
-      this.#o.tls.onBundleChange(() => this.#markAll()),
+      this.#o.core.ownBundle.subscribe(() => this.#markAll()),
     )
     this.#timer = setInterval(() => this.#markAll(), this.#o.resyncIntervalMs ?? DEFAULT_RESYNC_INTERVAL_MS)
     this.#timer.unref()
@@ -98,7 +96,7 @@ export class SyncHub {
 
   #onCacheChange(change: CacheChange): void {
     const own = this.#o.core.config.trustDomain.name
-    // The own bundle reaches the streams through ServerTls, once it has re-read it.
+    // The own bundle reaches the streams through its owner, once it has re-read it.
     if (change.bundleTrustDomains.some((td) => td !== own)) {
       this.#markAll()
       return
@@ -199,7 +197,7 @@ class SyncSession {
   }
 
   async #sync(): Promise<void> {
-    const { core, tls } = this.#o
+    const { core } = this.#o
     let node = core.cache.node(this.#agentId)
     // The store said the node exists when the call was authenticated; the cache may trail it.
     if (node === undefined && this.#first) {
@@ -212,7 +210,7 @@ class SyncSession {
     if (node.banned) throw new PermissionDeniedError(`agent ${this.#agentId.toString()} is banned`)
 
     const entries = core.cache.authorizedEntries(this.#agentId)
-    const bundles = bundleMessages(await bundlesForEntries(core, tls, entries))
+    const bundles = bundleMessages(await bundlesForEntries(core, entries))
     if (this.#closed) return
     const current = new Map(entries.map((e) => [e.id, e]))
     const upserted = this.#first ? entries : entries.filter((e) => this.#sent.get(e.id) !== e.revisionNumber)

@@ -2,11 +2,9 @@ import * as grpc from '@grpc/grpc-js'
 import { generateKeyPairSync } from 'node:crypto'
 import { errorMessage } from '../../../common/errors.js'
 import type { Logger } from '../../../common/logger.js'
-import type { Bundle } from '../../../spiffe/bundle.js'
-import { certificatesToPem } from '../../../spiffe/pem.js'
-import type { MintedX509Svid } from '../../../spiffe/x509-mint.js'
+import { certificatesToPem, type Bundle, type MintedX509Svid } from '../../../spiffe/index.js'
 import type { ServerCore } from '../../core.js'
-import { serverId } from '../../registration/ids.js'
+import { serverId } from '../../registration/index.js'
 
 type CaUpdate = grpc.experimental.CaCertificateUpdate
 type IdentityUpdate = grpc.experimental.IdentityCertificateUpdate
@@ -62,24 +60,21 @@ const RETRY_MS = 10_000
 /**
  * The agent API's TLS material: the server's own X509-SVID (`spiffe://<td>/steeple/server`, a
  * fresh key each time, signed by the active CA), re-minted at half its life and whenever another
- * CA becomes active; and the trust domain's bundle, which both anchors client certificates and
- * is what agent SVIDs are verified against. Certificates change at runtime through grpc-js
- * certificate providers, so connections made after a change use the new material.
+ * CA becomes active; and the trust domain's bundle (followed from its owner), which anchors client
+ * certificates. Certificates change at runtime through grpc-js certificate providers, so
+ * connections made after a change use the new material.
  */
 export class ServerTls {
   readonly #core: ServerCore
   readonly #log: Logger
   readonly #provider = new SettableCertificateProvider()
   readonly #credentials: grpc.ServerCredentials
-  readonly #listeners = new Set<(bundle: Bundle) => void>()
-  readonly #unsubscribe: (() => void)[] = []
-  #bundle: Bundle | undefined
+  #unsubscribe: (() => void) | undefined
   #svid: MintedX509Svid | undefined
   /** DER of the CA that signed the current server SVID. */
   #signedBy: Buffer | undefined
   /** CA certificates and intermediates of every CA seen active: agent SVIDs may be signed by any of them. */
   #timer: NodeJS.Timeout | undefined
-  #refreshing: Promise<void> = Promise.resolve()
   #stopped = false
 
   constructor(core: ServerCore, log: Logger) {
@@ -92,34 +87,23 @@ export class ServerTls {
     this.#credentials = grpc.experimental.createCertificateProviderServerCredentials(this.#provider, this.#provider, false)
   }
 
-  /** Reads the bundle and mints the first SVID; then follows CA and bundle changes. Rejects when it cannot mint. */
+  /** Takes the current bundle and mints the first SVID; then follows bundle changes. Rejects when it cannot mint. */
   async start(): Promise<void> {
-    await this.#loadBundle()
+    this.#setBundle(this.#core.ownBundle.current())
     this.#mint()
-    this.#unsubscribe.push(
-      this.#core.ca.onBundleChange(() => this.refresh()),
-      this.#core.cache.onChange((change) => {
-        if (change.bundleTrustDomains.includes(this.#core.config.trustDomain.name)) this.refresh()
-      }),
-    )
+    this.#unsubscribe = this.#core.ownBundle.subscribe((bundle) => this.#onBundleChange(bundle))
   }
 
   /** Stops timers and listeners. */
   stop(): void {
     this.#stopped = true
     if (this.#timer !== undefined) clearTimeout(this.#timer)
-    for (const unsubscribe of this.#unsubscribe) unsubscribe()
+    this.#unsubscribe?.()
   }
 
   /** For grpc `bindAsync`. */
   get credentials(): grpc.ServerCredentials {
     return this.#credentials
-  }
-
-  /** The trust domain's own bundle as last read. @throws TypeError before start(). */
-  get bundle(): Bundle {
-    if (this.#bundle === undefined) throw new TypeError('ServerTls.start() was not called')
-    return this.#bundle
   }
 
   /** The server SVID presented now (leaf first). */
@@ -135,38 +119,19 @@ export class ServerTls {
     return this.#core.ca.intermediates()
   }
 
-  /** Calls `listener` after the own bundle changed (and the TLS material follows it). */
-  onBundleChange(listener: (bundle: Bundle) => void): () => void {
-    this.#listeners.add(listener)
-    return () => this.#listeners.delete(listener)
+  /** Takes the new bundle and re-mints when the active CA changed. Never throws. */
+  #onBundleChange(bundle: Bundle): void {
+    if (this.#stopped) return
+    this.#setBundle(bundle)
+    try {
+      const active = Buffer.from(this.#core.ca.activeAuthority().x509.certificateDer)
+      if (this.#signedBy === undefined || !active.equals(this.#signedBy)) this.#mint()
+    } catch (err) {
+      this.#log.error('Server TLS refresh failed', { err: errorMessage(err) })
+    }
   }
 
-  /** Re-reads the bundle and re-mints when the active CA changed. Serialized; never rejects. */
-  refresh(): Promise<void> {
-    this.#refreshing = this.#refreshing.then(async () => {
-      if (this.#stopped) return
-      try {
-        await this.#loadBundle()
-        const active = Buffer.from(this.#core.ca.activeAuthority().x509.certificateDer)
-        if (this.#signedBy === undefined || !active.equals(this.#signedBy)) this.#mint()
-      } catch (err) {
-        this.#log.error('Server TLS refresh failed', { err: errorMessage(err) })
-        return
-      }
-      for (const listener of this.#listeners) {
-        try {
-          listener(this.#bundle!)
-        } catch (err) {
-          this.#log.error('Bundle listener failed', { err: errorMessage(err) })
-        }
-      }
-    })
-    return this.#refreshing
-  }
-
-  async #loadBundle(): Promise<void> {
-    const bundle = await this.#core.ca.bundle()
-    this.#bundle = bundle
+  #setBundle(bundle: Bundle): void {
     this.#provider.setCa({ caCertificate: Buffer.from(certificatesToPem(bundle.x509Authorities)) })
   }
 

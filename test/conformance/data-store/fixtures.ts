@@ -12,6 +12,7 @@ import {
   type SpiffeId,
   type TrustDomain,
 } from '../../../spiffe/index.js'
+import { buildEntry } from '../../fixtures/entries.js'
 
 /** What an implementation hands the suite for each test: a fresh, empty store. */
 export interface DataStoreHarness {
@@ -70,23 +71,7 @@ export function sels(...texts: string[]): Selector[] {
 
 /** An entry with every field at its empty value, then `fields`. */
 export function newEntry(fields: Partial<NewRegistrationEntry> = {}): NewRegistrationEntry {
-  return {
-    spiffeId: id('/workload/a'),
-    parentId: id('/agent/a'),
-    selectors: sels('unix:uid:1000'),
-    x509SvidTtlSeconds: 0,
-    jwtSvidTtlSeconds: 0,
-    dnsNames: [],
-    federatesWith: [],
-    admin: false,
-    downstream: false,
-    expiresAt: undefined,
-    hint: '',
-    storeSvid: false,
-    owner: '',
-    description: '',
-    ...fields,
-  }
+  return buildEntry({ spiffeId: id('/workload/a'), parentId: id('/agent/a'), selectors: sels('unix:uid:1000'), ...fields })
 }
 
 /** An entry with every field set to something other than its default. */

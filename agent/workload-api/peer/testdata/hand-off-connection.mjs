@@ -5,9 +5,9 @@
 // prints {pid, code, details, svid} as one JSON line.
 // Usage: node hand-off-connection.mjs connect <socket path>
 import { spawn } from 'node:child_process'
-import * as http2 from 'node:http2'
 import * as net from 'node:net'
 import { fileURLToPath } from 'node:url'
+import { call as grpcCall, frame, sessionOver, WORKLOAD_HEADERS } from '../../../../test/integration/testdata/raw-grpc.mjs'
 
 const [role, socketPath] = process.argv.slice(2)
 
@@ -23,32 +23,10 @@ if (role === 'connect') {
   process.stdin.on('end', call)
 }
 
-function call() {
-  const socket = new net.Socket({ fd: 3, readable: true, writable: true })
-  const session = http2.connect('http://localhost', { createConnection: () => socket })
-  const stream = session.request({
-    ':method': 'POST',
-    ':path': '/SpiffeWorkloadAPI/FetchJWTSVID',
-    'content-type': 'application/grpc',
-    te: 'trailers',
-    'workload.spiffe.io': 'true',
-  })
-  let code
-  let details
-  const chunks = []
-  const onStatus = (headers) => {
-    if (headers['grpc-status'] !== undefined) {
-      code = Number(headers['grpc-status'])
-      details = decodeURIComponent(String(headers['grpc-message'] ?? ''))
-    }
-  }
-  stream.on('response', onStatus)
-  stream.on('trailers', onStatus)
-  stream.on('data', (chunk) => chunks.push(chunk))
-  stream.on('close', () => {
-    process.stdout.write(JSON.stringify({ pid: process.pid, code, details, bytes: Buffer.concat(chunks).length }) + '\n')
-    session.destroy()
-  })
-  // An empty JWTSVIDRequest: uncompressed flag, zero length.
-  stream.end(Buffer.alloc(5))
+async function call() {
+  const session = sessionOver(new net.Socket({ fd: 3, readable: true, writable: true }))
+  // An empty JWTSVIDRequest.
+  const { code, details, body } = await grpcCall(session, '/SpiffeWorkloadAPI/FetchJWTSVID', frame(), { headers: WORKLOAD_HEADERS })
+  process.stdout.write(JSON.stringify({ pid: process.pid, code, details, bytes: body.length }) + '\n')
+  session.destroy()
 }

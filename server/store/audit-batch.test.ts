@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { IN_MEMORY, openSqliteDataStore } from '../plugins/data-store/sqlite/index.js'
-import type { AuditEvent, AuditStore } from '../plugins/data-store/types.js'
+import { IN_MEMORY, openSqliteDataStore } from '../../plugins/data-store/sqlite/index.js'
+import type { AuditEvent, AuditStore } from '../../plugins/data-store/types.js'
 import { BatchedAuditStore, withBatchedAudit } from './audit-batch.js'
 
 function event(i: number): AuditEvent {

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { fileURLToPath } from 'node:url'
+import type { Socket } from 'node:net'
+import { sourcePath } from './source-path.js'
 
 /** What the kernel recorded about the process that called connect() on a Unix socket. */
 export interface PeerCredentials {
@@ -36,7 +37,7 @@ export interface PeercredAddon {
 }
 
 /** Where `npm install` (node-gyp, binding.gyp target `steeple_peercred`) puts the addon. */
-export const PEERCRED_ADDON_PATH = fileURLToPath(new URL('../../../build/Release/steeple_peercred.node', import.meta.url))
+export const PEERCRED_ADDON_PATH = sourcePath(import.meta.url, '../build/Release/steeple_peercred.node')
 
 const loaded = new Map<string, PeercredAddon>()
 
@@ -61,4 +62,13 @@ export function loadPeercredAddon(path: string = PEERCRED_ADDON_PATH): PeercredA
   }
   loaded.set(path, addon)
   return addon
+}
+
+/**
+ * The file descriptor of an accepted Unix-socket connection, for the addon's calls; undefined when
+ * the socket has none (already closed). Pipe handles keep their fd for their whole life.
+ */
+export function socketFd(socket: Socket): number | undefined {
+  const fd = (socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd
+  return typeof fd === 'number' && fd >= 0 ? fd : undefined
 }

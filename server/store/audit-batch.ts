@@ -1,4 +1,4 @@
-import type { AuditEvent, AuditFilter, AuditStore, DataStore } from '../plugins/data-store/types.js'
+import type { AuditEvent, AuditFilter, AuditStore, DataStore } from '../../plugins/data-store/types.js'
 
 interface Waiter {
   readonly events: readonly AuditEvent[]

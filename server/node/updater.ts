@@ -1,8 +1,8 @@
-import { NotFoundError, errorMessage } from '../../../common/errors.js'
-import type { Logger } from '../../../common/logger.js'
-import type { AttestedNode } from '../../../plugins/data-store/types.js'
-import type { SpiffeId } from '../../../spiffe/id.js'
-import type { ServerCore } from '../../core.js'
+import { NotFoundError, errorMessage } from '../../common/errors.js'
+import type { Logger } from '../../common/logger.js'
+import type { AttestedNode } from '../../plugins/data-store/types.js'
+import type { SpiffeId } from '../../spiffe/index.js'
+import type { ServerCore } from '../core.js'
 
 /** How often at most an agent's `lastSeenAt` is written. */
 export const LAST_SEEN_INTERVAL_MS = 60_000
@@ -12,7 +12,7 @@ type NodeRecord = Omit<AttestedNode, 'createdAt'>
 /**
  * Read-modify-write of attested node records, serialized per agent within this server: the store
  * replaces whole records, so two concurrent changes (a renewal and a lastSeenAt touch) would
- * otherwise undo each other. After each write the entry cache applies the change event at once.
+ * otherwise undo each other. (The store wakes the entry cache after each write.)
  */
 export class NodeUpdater {
   readonly #core: ServerCore
@@ -39,9 +39,7 @@ export class NodeUpdater {
       const next = change(node)
       if (next === undefined) return node
       try {
-        const stored = await this.#core.store.nodes.update(next)
-        this.#applyEvents()
-        return stored
+        return await this.#core.store.nodes.update(next)
       } catch (err) {
         if (err instanceof NotFoundError) return undefined
         throw err
@@ -71,9 +69,5 @@ export class NodeUpdater {
   /** Drops the remembered writes old enough not to matter, so the map does not grow with every agent ever seen. */
   #forgetOld(now: number): void {
     for (const [key, at] of this.#touched) if (now - at >= LAST_SEEN_INTERVAL_MS) this.#touched.delete(key)
-  }
-
-  #applyEvents(): void {
-    this.#core.cache.applyEvents().catch((err: unknown) => this.#log.warn('Cache update failed', { err: errorMessage(err) }))
   }
 }

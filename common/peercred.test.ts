@@ -5,7 +5,7 @@ import * as net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { loadPeercredAddon, type PeercredAddon } from './addon.js'
+import { loadPeercredAddon, type PeercredAddon } from './peercred.js'
 
 // Server-side ends of connections from this process or from children, kept open by the test so
 // their fds (and the pidfds taken from them) stay valid after the other end goes away.
