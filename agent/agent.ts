@@ -7,7 +7,7 @@ import { WorkloadAttestorHost } from './attestor/workload.js'
 import { agentCatalog } from './catalog.js'
 import type { AgentConfig } from './config.js'
 import { AgentManager, type ManagerTiming } from './manager/index.js'
-import { startWorkloadApi, type RunningWorkloadApi } from './workload-api/server.js'
+import { startWorkloadApi, type RunningWorkloadApi } from './workload-api/index.js'
 
 /** How long shutdown may take before the process gives up on a clean exit. */
 const SHUTDOWN_TIMEOUT_MS = 30_000

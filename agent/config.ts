@@ -4,7 +4,7 @@ import { readConfigFile } from '../common/config-file.js'
 import { ConfigError } from '../common/errors.js'
 import { LOG_LEVELS, type LogLevel } from '../common/logger.js'
 import * as s from '../common/schema.js'
-import { parseTrustDomain, type TrustDomain } from '../spiffe/id.js'
+import { parseTrustDomain, type TrustDomain } from '../spiffe/index.js'
 import { JOIN_TOKEN_ENV, resolveJoinTokenSource, type JoinTokenOrigin, type JoinTokenSource } from './join-token.js'
 
 /** Agent defaults, one place. The sample examples/agent.yaml states the same values. */

@@ -1,5 +1,5 @@
 import { ConfigError, errorMessage } from './errors.js'
-import { assertIssuableTrustDomain, parseTrustDomain } from '../spiffe/id.js'
+import { assertIssuableTrustDomain, parseTrustDomain } from '../spiffe/index.js'
 
 /** For `string({ check })`: a bare trust domain name that certificates can carry. */
 export function trustDomainCheck(value: string): string | undefined {

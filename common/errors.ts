@@ -1,4 +1,4 @@
-import type { SpiffeErrorCode } from '../spiffe/errors.js'
+import type { SpiffeErrorCode } from '../spiffe/index.js'
 
 /**
  * Errors of the server, agent and plugins. Each carries a domain code; which gRPC status a code

@@ -1,5 +1,5 @@
 import { status, type StatusObject } from '@grpc/grpc-js'
-import { SpiffeError } from '../spiffe/errors.js'
+import { SpiffeError } from '../spiffe/index.js'
 import { SteepleError, type ErrorCode } from './errors.js'
 import type { Logger } from './logger.js'
 

@@ -1,5 +1,5 @@
 import type { Logger } from '../common/logger.js'
-import type { TrustDomain } from '../spiffe/id.js'
+import type { TrustDomain } from '../spiffe/index.js'
 
 /** What a plugin may use from its host process: never the host's modules themselves. */
 export interface PluginHost {

@@ -1,7 +1,5 @@
 import { createPublicKey, type KeyObject } from 'node:crypto'
-import { Bundle } from '../spiffe/bundle.js'
-import { SpiffeError } from '../spiffe/errors.js'
-import { parseTrustDomain } from '../spiffe/id.js'
+import { Bundle, SpiffeError, parseTrustDomain } from '../spiffe/index.js'
 import type { Bundle as BundleMessage, Bundle__Output } from './generated/steeple/common/v1/Bundle.js'
 
 /** A bundle as Steeple's own APIs carry it (`steeple.common.v1.Bundle`). */

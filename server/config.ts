@@ -3,7 +3,7 @@ import { readConfigFile } from '../common/config-file.js'
 import { ConfigError } from '../common/errors.js'
 import { LOG_LEVELS, type LogLevel } from '../common/logger.js'
 import * as s from '../common/schema.js'
-import { parseTrustDomain, type TrustDomain } from '../spiffe/id.js'
+import { parseTrustDomain, type TrustDomain } from '../spiffe/index.js'
 import { anyValue, override, portFlag, sectionOf, trustDomainCheck } from '../common/config-checks.js'
 import { KEY_TYPES, type KeyType } from '../plugins/key-manager/types.js'
 

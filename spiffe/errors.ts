@@ -31,3 +31,8 @@ export class SpiffeError extends Error {
     this.name = new.target.name
   }
 }
+
+/** The error of the X.509 minting code (keys, builder, issuer, SVIDs, CSRs): `INVALID_MINT_REQUEST`. */
+export function mintError(message: string, cause?: unknown): SpiffeError {
+  return new SpiffeError('INVALID_MINT_REQUEST', `x509mint: ${message}`, cause === undefined ? undefined : { cause })
+}

@@ -5,7 +5,8 @@ import { Bundle, BundleSet } from './bundle.js'
 import { parseSpiffeId, parseTrustDomain, type TrustDomain } from './id.js'
 import { authorizeId, authorizeMemberOf, connectMtls, createMtlsServer, type X509Material } from './tls.js'
 import { createSelfSignedCa, type X509Ca } from './x509-ca.js'
-import { generateKeyPair, mintX509Svid } from './x509-mint.js'
+import { generateKeyPair } from './x509-keys.js'
+import { mintX509Svid } from './x509-mint.js'
 
 const TD = parseTrustDomain('example.org')
 const SERVER_ID = parseSpiffeId('spiffe://example.org/server')

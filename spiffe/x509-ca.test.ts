@@ -1,27 +1,17 @@
 import { generateKeyPairSync } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { Bundle } from './bundle.js'
-import { SpiffeError } from './errors.js'
 import { parseSpiffeId, parseTrustDomain } from './id.js'
 import { createSelfSignedCa, mintX509Ca } from './x509-ca.js'
 import type { X509Ca } from './x509-ca.js'
-import { KEY_TYPES, generateKeyPair, mintX509Svid } from './x509-mint.js'
-import type { X509Authority } from './x509-mint.js'
+import type { X509Authority } from './x509-issuer.js'
+import { KEY_TYPES, generateKeyPair } from './x509-keys.js'
+import { mintX509Svid } from './x509-mint.js'
 import { verifyX509Svid } from './x509-svid.js'
-import { KU, opensslVerify, x509 } from './testdata/x509.js'
+import { KU, opensslVerify, thrown, x509 } from './testdata/x509.js'
 
 const td = parseTrustDomain('example.org')
 const NOW = new Date('2026-03-01T12:00:00.000Z')
-
-function thrown(fn: () => unknown): SpiffeError {
-  try {
-    fn()
-  } catch (err) {
-    expect(err).toBeInstanceOf(SpiffeError)
-    return err as SpiffeError
-  }
-  throw new Error('expected an error')
-}
 
 /** The CA profile every signing certificate we make must have. */
 function expectCaProfile(der: Uint8Array, trustDomain = 'example.org'): x509.X509Certificate {

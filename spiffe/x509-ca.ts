@@ -3,26 +3,19 @@ import { assertIssuableTrustDomain } from './id.js'
 import type { TrustDomain } from './id.js'
 import { KeyUsage, OID } from './x509-certificate.js'
 import { DER_TRUE, TAG, derNode, derUnsignedInteger, encodeDer } from './x509-der.js'
+import { mintError } from './errors.js'
+import { buildCertificate, derExtension, derKeyUsage, derSubjectKeyIdentifier, encodeName, randomSerial } from './x509-builder.js'
+import type { NameAttribute } from './x509-builder.js'
 import {
-  KEY_TYPES,
   NOT_BEFORE_BACKDATE_SECONDS,
   assertTtlSeconds,
-  buildCertificate,
-  derExtension,
-  derKeyUsage,
-  encodeName,
   epochSeconds,
   issuedValidity,
-  keyTypeOf,
-  mintError,
   prepareIssuer,
   presentedIntermediates,
-  publicKeyInfo,
-  derSubjectKeyIdentifier,
-  randomSerial,
-  signerFor,
-} from './x509-mint.js'
-import type { NameAttribute, X509Authority } from './x509-mint.js'
+} from './x509-issuer.js'
+import type { X509Authority } from './x509-issuer.js'
+import { KEY_TYPES, keyTypeOf, publicKeyInfo, signerFor } from './x509-keys.js'
 
 /**
  * Signing (CA) certificates: the self-signed root of a trust domain and intermediates under a

@@ -1,37 +1,27 @@
 import { spawnSync } from 'node:child_process'
 import { generateKeyPairSync } from 'node:crypto'
-import type { KeyObject } from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { SpiffeError } from './errors.js'
 import type { SpiffeErrorCode } from './errors.js'
 import { parseSpiffeId, parseTrustDomain } from './id.js'
 import { createSelfSignedCa, mintX509Ca } from './x509-ca.js'
 import type { X509Ca } from './x509-ca.js'
 import { pemEncode as toPem } from './pem.js'
-import { encodeDer } from './x509-der.js'
-import { KEY_TYPES, generateKeyPair, keyTypeOf, mintX509Svid, parseCsr, publicKeyInfo } from './x509-mint.js'
-import type { KeyType, MintX509SvidRequest, X509Authority } from './x509-mint.js'
+import type { X509Authority } from './x509-issuer.js'
+import { KEY_TYPES, generateKeyPair } from './x509-keys.js'
+import type { KeyType } from './x509-keys.js'
+import { mintX509Svid } from './x509-mint.js'
+import type { MintX509SvidRequest } from './x509-mint.js'
 import { parseX509Svid, verifyX509Svid } from './x509-svid.js'
 import { Bundle } from './bundle.js'
-import { KU, buildCert, opensslVerify, testKeys, x509 } from './testdata/x509.js'
+import { KU, buildCert, opensslVerify, testKeys, thrown, x509 } from './testdata/x509.js'
 
 const td = parseTrustDomain('example.org')
 const id = parseSpiffeId('spiffe://example.org/ns/prod/sa/web')
 const NOW = new Date('2026-03-01T12:00:00.000Z')
-
-function thrown(fn: () => unknown): SpiffeError {
-  try {
-    fn()
-  } catch (err) {
-    expect(err).toBeInstanceOf(SpiffeError)
-    return err as SpiffeError
-  }
-  throw new Error('expected an error')
-}
 
 /** A root CA and an intermediate under it, per key type. */
 interface Authorities {
@@ -241,80 +231,6 @@ describe('minted certificates in OpenSSL', () => {
     const result = opensslVerify([root.certificateDer], [], tampered)
     expect(result.ok).toBe(false)
     expect(result.output).toMatch(/signature failure/)
-  })
-})
-
-describe('parseCsr', () => {
-  const csrFor = async (kind: 'P-256' | 'RSA', names: { type: 'url' | 'dns'; value: string }[]): Promise<{ csr: x509.Pkcs10CertificateRequest; publicKey: KeyObject }> => {
-    const keys = await testKeys(kind)
-    const csr = await x509.Pkcs10CertificateRequestGenerator.create({
-      name: 'CN=ignored',
-      keys: keys.web,
-      signingAlgorithm: keys.algorithm,
-      extensions: names.length > 0 ? [new x509.SubjectAlternativeNameExtension(names)] : [],
-    })
-    return { csr, publicKey: keys.publicKey }
-  }
-
-  it.each(['P-256', 'RSA'] as const)('reads the key and SANs of a %s CSR, as DER and PEM, and mints from it', async (kind) => {
-    const { csr, publicKey } = await csrFor(kind, [{ type: 'url', value: 'spiffe://example.org/agent' }, { type: 'dns', value: 'node1.example.org' }])
-    for (const input of [new Uint8Array(csr.rawData), csr.toString('pem')]) {
-      const parsed = parseCsr(input)
-      expect(parsed.publicKey.equals(publicKey)).toBe(true)
-      expect(parsed.uris).toEqual(['spiffe://example.org/agent'])
-      expect(parsed.dnsNames).toEqual(['node1.example.org'])
-      const minted = mintX509Svid({ ca: byType.get('ec-p256')!.root, spiffeId: id, publicKey: parsed.publicKey, ttlSeconds: 60, now: NOW })
-      expect(new x509.X509Certificate(minted.certificateDer).publicKey.rawData).toEqual(new Uint8Array(publicKey.export({ type: 'spki', format: 'der' })).buffer)
-    }
-  })
-
-  it('reads a CSR without extensions', async () => {
-    const { csr } = await csrFor('P-256', [])
-    expect(parseCsr(new Uint8Array(csr.rawData))).toMatchObject({ uris: [], dnsNames: [] })
-  })
-
-  it('refuses a CSR whose self-signature does not verify, and bytes that are not a CSR', async () => {
-    const { csr } = await csrFor('P-256', [{ type: 'url', value: 'spiffe://example.org/agent' }])
-    const tampered = Buffer.from(csr.rawData)
-    tampered[tampered.indexOf('agent')] = 'b'.charCodeAt(0)
-    const bad = thrown(() => parseCsr(tampered))
-    expect([bad.code, bad.message]).toEqual(['INVALID_MINT_REQUEST', 'x509mint: invalid CSR: signature does not verify'])
-    expect(thrown(() => parseCsr(Buffer.from('not a csr'))).message).toBe('x509mint: invalid CSR: malformed DER')
-    expect(thrown(() => parseCsr('-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n')).message).toBe(
-      'x509mint: invalid CSR: no CERTIFICATE REQUEST PEM block',
-    )
-  })
-})
-
-describe('publicKeyInfo', () => {
-  it.each([
-    ['P-256', () => generateKeyPairSync('ec', { namedCurve: 'prime256v1' })],
-    ['P-384', () => generateKeyPairSync('ec', { namedCurve: 'secp384r1' })],
-    ['P-521', () => generateKeyPairSync('ec', { namedCurve: 'secp521r1' })],
-    ['RSA', () => generateKeyPairSync('rsa', { modulusLength: 2048 })],
-    ['Ed25519', () => generateKeyPairSync('ed25519')],
-  ] as const)('writes the same SubjectPublicKeyInfo as OpenSSL for %s keys, short coordinates included', (_name, make) => {
-    // Keep drawing EC keys until one has an x coordinate with a leading zero byte, which the JWK
-    // form must keep (RFC 7518 §6.2.1.2).
-    const leadingZero = (key: KeyObject): boolean => Buffer.from(key.export({ format: 'jwk' }).x!, 'base64url')[0] === 0
-    let pair = make()
-    for (let i = 0; i < 5000 && pair.publicKey.asymmetricKeyType === 'ec' && !leadingZero(pair.publicKey); i++) pair = make()
-    if (pair.publicKey.asymmetricKeyType === 'ec') expect(leadingZero(pair.publicKey)).toBe(true)
-    const { spki, keyId } = publicKeyInfo(pair.publicKey)
-    expect(encodeDer(spki)).toEqual(pair.publicKey.export({ type: 'spki', format: 'der' }))
-    expect(publicKeyInfo(pair.privateKey).keyId).toEqual(keyId)
-  })
-})
-
-describe('keys', () => {
-  it.each(KEY_TYPES)('generateKeyPair(%s) makes a key keyTypeOf names the same', (type) => {
-    const pair = generateKeyPair(type)
-    expect([keyTypeOf(pair.privateKey), keyTypeOf(pair.publicKey)]).toEqual([type, type])
-  })
-
-  it('keyTypeOf is undefined for other keys', () => {
-    expect(keyTypeOf(generateKeyPairSync('ed25519').publicKey)).toBeUndefined()
-    expect(keyTypeOf(generateKeyPairSync('ec', { namedCurve: 'secp521r1' }).publicKey)).toBeUndefined()
   })
 })
 

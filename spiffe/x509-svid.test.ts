@@ -2,15 +2,15 @@ import { readFileSync } from 'node:fs'
 import type { KeyObject } from 'node:crypto'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { Bundle, BundleSet } from './bundle.js'
-import { SpiffeError } from './errors.js'
 import { parseSpiffeId, parseTrustDomain } from './id.js'
 import { createSelfSignedCa, mintX509Ca } from './x509-ca.js'
-import { generateKeyPair, mintX509Svid } from './x509-mint.js'
-import type { X509Authority } from './x509-mint.js'
+import type { X509Authority } from './x509-issuer.js'
+import { generateKeyPair } from './x509-keys.js'
+import { mintX509Svid } from './x509-mint.js'
 import { pemEncode as toPem } from './pem.js'
 import { parseX509Svid, parseX509SvidPem, spiffeIdFromCertificate, verifyX509Svid } from './x509-svid.js'
 import { OPENSSL_TEXT, withKeyOffCurve } from './testdata/damaged-bundles.js'
-import { KU, buildCert, der, goErrorAsOurs, testKeys, x509 } from './testdata/x509.js'
+import { KU, buildCert, der, goErrorAsOurs, testKeys, thrown, x509 } from './testdata/x509.js'
 import type { TestKeys } from './testdata/x509.js'
 
 interface VectorCase {
@@ -28,16 +28,6 @@ const td2 = parseTrustDomain('domain2.test')
 
 function pkcs8(key: KeyObject): Buffer {
   return key.export({ type: 'pkcs8', format: 'der' })
-}
-
-function thrown(fn: () => unknown): SpiffeError {
-  try {
-    fn()
-  } catch (err) {
-    expect(err).toBeInstanceOf(SpiffeError)
-    return err as SpiffeError
-  }
-  throw new Error('expected an error')
 }
 
 // ---------------------------------------------------------------------------------------------

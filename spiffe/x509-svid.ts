@@ -15,12 +15,6 @@ import { splitDerSequence } from './x509-der.js'
  * verifying a peer's SVID against bundles (`x509svid.Verify`), per X509-SVID.md §5.
  */
 
-// The certificate and DER helpers were first published from this module; other modules import them
-// from here too. Their homes are x509-certificate.ts and x509-der.ts.
-export { KeyUsage, OID, decodeCertificate } from './x509-certificate.js'
-export type { CertificateFields } from './x509-certificate.js'
-export { DerError, DerReader, TAG, decodeOid, readTlv } from './x509-der.js'
-
 // ---------------------------------------------------------------------------------------------
 // SPIFFE ID of a certificate
 

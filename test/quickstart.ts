@@ -10,11 +10,14 @@ import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { status } from '@grpc/grpc-js'
-import { parseAndValidateJwtSvid } from '../spiffe/jwt-svid.js'
-import { certificatesToPem, pemEncode } from '../spiffe/pem.js'
-import { WorkloadApiClient, WorkloadApiError } from '../spiffe/workload/client.js'
-import type { X509Context } from '../spiffe/workload/decode.js'
-import { decodeCertificate, verifyX509Svid } from '../spiffe/x509-svid.js'
+import {
+  certificatesToPem,
+  decodeCertificate,
+  parseAndValidateJwtSvid,
+  pemEncode,
+  verifyX509Svid,
+} from '../spiffe/index.js'
+import { WorkloadApiClient, WorkloadApiError, type X509Context } from '../workloadapi/index.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const SERVER_BIN = join(ROOT, 'bin', 'steeple-server.js')

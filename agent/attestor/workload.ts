@@ -2,8 +2,7 @@ import { SteepleError, UnavailableError, errorMessage, InternalError } from '../
 import type { Logger } from '../../common/logger.js'
 import type { WorkloadAttestor } from '../../plugins/workload-attestor/types.js'
 import type { LoadedPlugin } from '../../plugins/registry.js'
-import { SpiffeError } from '../../spiffe/errors.js'
-import { SelectorSet, selectorFromParts, type Selector } from '../../spiffe/selector.js'
+import { SelectorSet, SpiffeError, selectorFromParts, type Selector } from '../../spiffe/index.js'
 
 /**
  * How long one workload attestation may take, all attestors together. Attestors that retry

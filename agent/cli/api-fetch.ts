@@ -1,12 +1,17 @@
 import { join, resolve } from 'node:path'
 import { Command } from 'commander'
-import { encodeJwtBundleJwks } from '../../spiffe/bundle-codec.js'
-import type { Bundle, BundleSet } from '../../spiffe/bundle.js'
-import { parseSpiffeId, type SpiffeId } from '../../spiffe/id.js'
-import { parseJwtSvidInsecure } from '../../spiffe/jwt-svid.js'
-import { certificatesToPem, pemEncode } from '../../spiffe/pem.js'
-import type { WorkloadJwtSvid, X509Context } from '../../spiffe/workload/decode.js'
-import { decodeCertificate } from '../../spiffe/x509-svid.js'
+import {
+  certificatesToPem,
+  decodeCertificate,
+  encodeJwtBundleJwks,
+  parseJwtSvidInsecure,
+  parseSpiffeId,
+  pemEncode,
+  type Bundle,
+  type BundleSet,
+  type SpiffeId,
+} from '../../spiffe/index.js'
+import type { WorkloadJwtSvid, X509Context } from '../../workloadapi/index.js'
 import {
   CliError,
   action,

@@ -1,6 +1,6 @@
 import { Command } from 'commander'
 import { errorMessage } from '../../common/errors.js'
-import type { X509Context } from '../../spiffe/workload/decode.js'
+import type { X509Context } from '../../workloadapi/index.js'
 import { x509ContextJson, x509ContextText } from './api-fetch.js'
 import { CliError, action, connect, formatTime, plural, withCommonOptions, type CommonOptions } from './output.js'
 

@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js'
 import { Command } from 'commander'
 import { errorMessage } from '../../common/errors.js'
-import { WorkloadApiError } from '../../spiffe/workload/client.js'
+import { WorkloadApiError } from '../../workloadapi/index.js'
 import { emit, fail, withClient, withCommonOptions, type CommonOptions } from './output.js'
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { parseWorkloadEndpointAddress } from '../../spiffe/endpoint.js'
+import { parseWorkloadEndpointAddress } from '../../workloadapi/index.js'
 import { DEFAULT_SOCKET_PATH, endpointAddress } from './output.js'
 
 describe('endpointAddress', () => {

@@ -1,11 +1,9 @@
 import { SteepleError, errorMessage, InternalError } from '../../common/errors.js'
 import type { RegistrationEntry } from '../../plugins/data-store/types.js'
-import { bundleFromMessage as bundleFromProto } from '../../proto/bundle.js'
+import { bundleFromMessage as bundleFromProto } from '../../proto/index.js'
 import type { Bundle__Output } from '../../proto/generated/steeple/common/v1/Bundle.js'
 import type { RegistrationEntry__Output } from '../../proto/generated/steeple/common/v1/RegistrationEntry.js'
-import type { Bundle } from '../../spiffe/bundle.js'
-import { parseSpiffeId, parseTrustDomain } from '../../spiffe/id.js'
-import { selectorFromParts, sortSelectors } from '../../spiffe/selector.js'
+import { parseSpiffeId, parseTrustDomain, selectorFromParts, sortSelectors, type Bundle } from '../../spiffe/index.js'
 
 /**
  * Messages of the server's agent API as our `spiffe/` and data-store types. The server only sends

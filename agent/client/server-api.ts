@@ -1,6 +1,6 @@
 import { SteepleError } from '../../common/errors.js'
 import type { AgentNodeAttestor } from '../../plugins/node-attestor/types.js'
-import type { Bundle } from '../../spiffe/bundle.js'
+import type { Bundle } from '../../spiffe/index.js'
 import type {
   AgentSvidCredentials,
   AttestationOutcome,

@@ -9,12 +9,17 @@ import type { AgentAPIClient } from '../../proto/generated/steeple/agent/v1/Agen
 import type { AttestAgentRequest } from '../../proto/generated/steeple/agent/v1/AttestAgentRequest.js'
 import type { AttestAgentResponse__Output } from '../../proto/generated/steeple/agent/v1/AttestAgentResponse.js'
 import type { SyncAuthorizedResponse__Output } from '../../proto/generated/steeple/agent/v1/SyncAuthorizedResponse.js'
-import { loadAgentApi } from '../../proto/load.js'
-import type { Bundle } from '../../spiffe/bundle.js'
-import { parseSpiffeId, spiffeIdFromSegments, type SpiffeId, type TrustDomain } from '../../spiffe/id.js'
-import { certificatesToPem } from '../../spiffe/pem.js'
-import { presentedChain } from '../../spiffe/tls.js'
-import { verifyX509Svid } from '../../spiffe/x509-svid.js'
+import { loadAgentApi } from '../../proto/index.js'
+import {
+  certificatesToPem,
+  parseSpiffeId,
+  presentedChain,
+  spiffeIdFromSegments,
+  verifyX509Svid,
+  type Bundle,
+  type SpiffeId,
+  type TrustDomain,
+} from '../../spiffe/index.js'
 import { bundleFromMessage, dateFromUnixSeconds, entryFromMessage } from './convert.js'
 import type { AgentServerClient } from './server-api.js'
 import { codeOfStatus } from '../../common/grpc-status.js'

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { parseSpiffeId } from '../../spiffe/id.js'
-import { SelectorSet, parseSelector } from '../../spiffe/selector.js'
+import { SelectorSet, parseSelector, parseSpiffeId } from '../../spiffe/index.js'
 import { EntryIndex } from './entry-index.js'
 import type { AgentEntry } from './types.js'
 

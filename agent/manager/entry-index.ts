@@ -1,4 +1,4 @@
-import { matchesSelectors, type SelectorSet } from '../../spiffe/selector.js'
+import { matchesSelectors, type SelectorSet } from '../../spiffe/index.js'
 import type { AgentEntry } from './types.js'
 
 /**

@@ -4,13 +4,15 @@ import { ConfigError, SteepleError, errorMessage, InternalError } from '../../co
 import type { Logger } from '../../common/logger.js'
 import type { AgentNodeAttestorPlugin } from '../../plugins/node-attestor/types.js'
 import type { LoadedPlugin } from '../../plugins/registry.js'
-import type { Bundle } from '../../spiffe/bundle.js'
-import { createCsr } from '../../spiffe/csr.js'
-import type { SpiffeId } from '../../spiffe/id.js'
-import { parseX509BundlePem } from '../../spiffe/pem.js'
-import { decodeCertificate } from '../../spiffe/x509-certificate.js'
-import { generateKeyPair } from '../../spiffe/x509-mint.js'
-import { verifyX509Svid } from '../../spiffe/x509-svid.js'
+import {
+  createCsr,
+  decodeCertificate,
+  generateKeyPair,
+  parseX509BundlePem,
+  verifyX509Svid,
+  type Bundle,
+  type SpiffeId,
+} from '../../spiffe/index.js'
 import type { AgentConfig } from '../config.js'
 import type { NodeAttestationClient } from '../client/server-api.js'
 import { Backoff } from './backoff.js'

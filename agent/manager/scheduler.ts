@@ -1,7 +1,6 @@
 import { errorMessage, type SteepleError } from '../../common/errors.js'
 import type { Logger } from '../../common/logger.js'
-import { createCsr } from '../../spiffe/csr.js'
-import { generateKeyPair } from '../../spiffe/x509-mint.js'
+import { createCsr, generateKeyPair } from '../../spiffe/index.js'
 import { isRefusal, type X509SvidSigner } from '../client/server-api.js'
 import { Backoff } from './backoff.js'
 import type { HeldSvid } from './cache.js'

@@ -4,12 +4,18 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { FailedPreconditionError } from '../../common/errors.js'
-import { Bundle } from '../../spiffe/bundle.js'
-import { parseSpiffeId, parseTrustDomain } from '../../spiffe/id.js'
-import { certificatesToPem } from '../../spiffe/pem.js'
+import {
+  Bundle,
+  certificatesToPem,
+  createSelfSignedCa,
+  generateKeyPair,
+  mintX509Ca,
+  mintX509Svid,
+  parseSpiffeId,
+  parseTrustDomain,
+  type X509Ca,
+} from '../../spiffe/index.js'
 import { OPENSSL_TEXT, damagedSpiffeBundles } from '../../spiffe/testdata/damaged-bundles.js'
-import { createSelfSignedCa, mintX509Ca, type X509Ca } from '../../spiffe/x509-ca.js'
-import { generateKeyPair, mintX509Svid } from '../../spiffe/x509-mint.js'
 import { AGENT_FILES, AgentStorage, type StoredAgentSvid } from './storage.js'
 
 const TD = parseTrustDomain('example.org')

@@ -3,10 +3,14 @@ import { mkdir, readFile, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { FailedPreconditionError, errorMessage } from '../../common/errors.js'
 import { writeFileAtomic } from '../../common/fs.js'
-import type { Bundle } from '../../spiffe/bundle.js'
-import { encodeSpiffeBundle, parseSpiffeBundle } from '../../spiffe/bundle-codec.js'
-import type { TrustDomain } from '../../spiffe/id.js'
-import { certificatesToPem, pemDecodeAll } from '../../spiffe/pem.js'
+import {
+  certificatesToPem,
+  encodeSpiffeBundle,
+  parseSpiffeBundle,
+  pemDecodeAll,
+  type Bundle,
+  type TrustDomain,
+} from '../../spiffe/index.js'
 
 /** File names in the agent's data directory. */
 export const AGENT_FILES = Object.freeze({

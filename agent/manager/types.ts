@@ -1,6 +1,4 @@
-import type { Bundle } from '../../spiffe/bundle.js'
-import type { SpiffeId, TrustDomain } from '../../spiffe/id.js'
-import type { Selector, SelectorSet } from '../../spiffe/selector.js'
+import type { Bundle, Selector, SelectorSet, SpiffeId, TrustDomain } from '../../spiffe/index.js'
 
 /** An X.509-SVID the agent holds for one registration entry. */
 export interface CachedX509Svid {

@@ -1,7 +1,6 @@
 import type { Struct } from '../../proto/generated/google/protobuf/Struct.js'
 import type { Value } from '../../proto/generated/google/protobuf/Value.js'
-import type { JwtSvid } from '../../spiffe/jwt-svid.js'
-import type { TrustDomain } from '../../spiffe/id.js'
+import type { JwtSvid, TrustDomain } from '../../spiffe/index.js'
 
 /** Claims returned for a token of a foreign trust domain (INTEROP-14, as SPIRE filters them). */
 const FOREIGN_CLAIMS: ReadonlySet<string> = new Set(['sub', 'aud', 'exp'])

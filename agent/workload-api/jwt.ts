@@ -5,11 +5,15 @@ import type { JWTSVIDRequest__Output } from '../../proto/generated/JWTSVIDReques
 import type { JWTSVIDResponse } from '../../proto/generated/JWTSVIDResponse.js'
 import type { ValidateJWTSVIDRequest__Output } from '../../proto/generated/ValidateJWTSVIDRequest.js'
 import type { ValidateJWTSVIDResponse } from '../../proto/generated/ValidateJWTSVIDResponse.js'
-import { BundleSet } from '../../spiffe/bundle.js'
-import { SpiffeError } from '../../spiffe/errors.js'
-import { parseSpiffeId, type SpiffeId } from '../../spiffe/id.js'
-import { parseAndValidateJwtSvid, type JwtSvid } from '../../spiffe/jwt-svid.js'
-import type { AgentEntry, IdentityCache } from '../manager/types.js'
+import {
+  BundleSet,
+  SpiffeError,
+  parseAndValidateJwtSvid,
+  parseSpiffeId,
+  type JwtSvid,
+  type SpiffeId,
+} from '../../spiffe/index.js'
+import type { AgentEntry, IdentityCache } from '../manager/index.js'
 import { identityUnavailable, noIdentity, type AttestedCaller } from './caller.js'
 import { claimsStruct } from './claims.js'
 import { firstPerHint, jwtBundlesResponse } from './responses.js'

@@ -1,9 +1,8 @@
 import type { X509BundlesResponse } from '../../proto/generated/X509BundlesResponse.js'
 import type { JWTBundlesResponse } from '../../proto/generated/JWTBundlesResponse.js'
 import type { X509SVIDResponse } from '../../proto/generated/X509SVIDResponse.js'
-import { encodeJwtBundleJwks } from '../../spiffe/bundle-codec.js'
-import type { Bundle } from '../../spiffe/bundle.js'
-import type { CachedX509Svid, WorkloadIdentities } from '../manager/types.js'
+import { encodeJwtBundleJwks, type Bundle } from '../../spiffe/index.js'
+import type { CachedX509Svid, WorkloadIdentities } from '../manager/index.js'
 
 /**
  * Workload API messages built from what the identity cache holds for one caller. Every message is

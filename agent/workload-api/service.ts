@@ -11,9 +11,9 @@ import type { X509BundlesRequest__Output } from '../../proto/generated/X509Bundl
 import type { X509BundlesResponse } from '../../proto/generated/X509BundlesResponse.js'
 import type { X509SVIDRequest__Output } from '../../proto/generated/X509SVIDRequest.js'
 import type { X509SVIDResponse } from '../../proto/generated/X509SVIDResponse.js'
-import { loadWorkloadApi } from '../../proto/load.js'
-import type { TrustDomain } from '../../spiffe/id.js'
-import type { IdentityCache } from '../manager/types.js'
+import { loadWorkloadApi } from '../../proto/index.js'
+import type { TrustDomain } from '../../spiffe/index.js'
+import type { IdentityCache } from '../manager/index.js'
 import {
   attestCaller,
   checkSecurityHeader,

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import type * as grpc from '@grpc/grpc-js'
 import type { Logger } from '../../common/logger.js'
-import type { IdentityCache } from '../manager/types.js'
+import type { IdentityCache } from '../manager/index.js'
 import { attestationFailed, identityUnavailable, noIdentity, workloadApiStatus } from './caller.js'
 import type { CallerInfo } from './peer/tracker.js'
 

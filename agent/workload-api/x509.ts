@@ -1,6 +1,6 @@
 import type { X509BundlesResponse } from '../../proto/generated/X509BundlesResponse.js'
 import type { X509SVIDResponse } from '../../proto/generated/X509SVIDResponse.js'
-import type { AgentEntry, IdentityCache } from '../manager/types.js'
+import type { AgentEntry, IdentityCache } from '../manager/index.js'
 import type { AttestedCaller } from './caller.js'
 import type { WarnThrottle } from './log-throttle.js'
 import { x509BundlesResponse, x509SvidResponse } from './responses.js'

@@ -9,7 +9,8 @@
 import { X509Certificate } from 'node:crypto'
 import type { TLSSocket } from 'node:tls'
 import { parseArgs } from 'node:util'
-import { WorkloadApiClient, X509Source, authorizeId, connectMtls, parseSpiffeId, pickByHint } from '../../spiffe/index.js'
+import { authorizeId, connectMtls, parseSpiffeId } from '../../spiffe/index.js'
+import { WorkloadApiClient, X509Source, pickByHint } from '../../workloadapi/index.js'
 
 const { values } = parseArgs({
   options: {

@@ -7,7 +7,8 @@
 //     --client-id spiffe://example.org/greeter-client
 import { X509Certificate } from 'node:crypto'
 import { parseArgs } from 'node:util'
-import { WorkloadApiClient, X509Source, authorizeId, createMtlsServer, parseSpiffeId, pickByHint } from '../../spiffe/index.js'
+import { authorizeId, createMtlsServer, parseSpiffeId } from '../../spiffe/index.js'
+import { WorkloadApiClient, X509Source, pickByHint } from '../../workloadapi/index.js'
 
 const { values } = parseArgs({
   options: {

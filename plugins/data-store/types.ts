@@ -1,6 +1,4 @@
-import type { Bundle } from '../../spiffe/bundle.js'
-import type { SpiffeId, TrustDomain } from '../../spiffe/id.js'
-import type { Selector } from '../../spiffe/selector.js'
+import type { Bundle, Selector, SpiffeId, TrustDomain } from '../../spiffe/index.js'
 
 /**
  * The server's data store: narrow stores, one per kind of record, all async so that SQLite

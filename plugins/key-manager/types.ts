@@ -1,8 +1,8 @@
 import type { KeyObject } from 'node:crypto'
-import type { KeyType } from '../../spiffe/x509-mint.js'
+import type { KeyType } from '../../spiffe/index.js'
 
 // Key types are the SPIFFE core's: one list for the CA, the key managers and the config.
-export { KEY_TYPES, type KeyType } from '../../spiffe/x509-mint.js'
+export { KEY_TYPES, type KeyType } from '../../spiffe/index.js'
 
 /** A key held by a key manager. Built-in managers are in-process, so they hand out a KeyObject. */
 export interface ManagedKey {

@@ -1,5 +1,4 @@
-import type { SpiffeId, TrustDomain } from '../../spiffe/id.js'
-import type { Selector } from '../../spiffe/selector.js'
+import type { Selector, SpiffeId, TrustDomain } from '../../spiffe/index.js'
 import type { JoinTokenStore } from '../data-store/types.js'
 import type { PluginHost } from '../registry.js'
 

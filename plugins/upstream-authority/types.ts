@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto'
-import type { TrustDomain } from '../../spiffe/id.js'
+import type { TrustDomain } from '../../spiffe/index.js'
 
 /** What an upstream authority returns for the server's new CA key. */
 export interface UpstreamMintResult {

@@ -75,7 +75,7 @@ export function containerInfoFromCgroupPath(path: string): PathInfo {
  * Reads the text of /proc/<pid>/cgroup (`hierarchy:controllers:path` lines, cgroup v1, v2 or
  * both) into one {@link CgroupContainerInfo}. Lines that name no container (a v1 hierarchy the
  * runtime did not place the process in) are passed over.
- * @throws SteepleError `INTERNAL` when two lines name different containers or pods.
+ * @throws InternalError when two lines name different containers or pods.
  */
 export function parseCgroupContainerInfo(text: string, pid: number): CgroupContainerInfo {
   let found: PathInfo | undefined
@@ -112,7 +112,7 @@ export const readTextFile: ReadText = async (path) => readFileSync(path, 'utf8')
 /**
  * The container facts of process `pid`, from `<procRoot>/<pid>/cgroup`.
  * @throws InvalidArgumentError for a pid that is not a positive integer; NotFoundError when the
- *   process is not running; SteepleError `INTERNAL` when the file cannot be read or is ambiguous.
+ *   process is not running; InternalError when the file cannot be read or is ambiguous.
  */
 export async function readCgroupContainerInfo(pid: number, procRoot = '/proc', read: ReadText = readTextFile): Promise<CgroupContainerInfo> {
   if (!Number.isSafeInteger(pid) || pid <= 0) throw new InvalidArgumentError(`pid must be a positive integer, not ${pid}`)

@@ -1,13 +1,11 @@
 import type { Agent } from '../../proto/generated/steeple/admin/v1/Agent.js'
 import type { Bundle__Output } from '../../proto/generated/steeple/common/v1/Bundle.js'
-import { bundleFromMessage as bundleFromProto, bundleToMessage } from '../../proto/bundle.js'
+import { bundleFromMessage as bundleFromProto, bundleToMessage } from '../../proto/index.js'
 import type { RegistrationEntry as EntryMessage } from '../../proto/generated/steeple/common/v1/RegistrationEntry.js'
 import type { Selector as SelectorMessage, Selector__Output } from '../../proto/generated/steeple/common/v1/Selector.js'
 import { InvalidArgumentError, errorMessage } from '../../common/errors.js'
 import type { AttestedNode, RegistrationEntry } from '../../plugins/data-store/types.js'
-import type { Bundle } from '../../spiffe/bundle.js'
-import { selectorFromParts, type Selector } from '../../spiffe/selector.js'
-import { parseCsr, type CertificateRequest } from '../../spiffe/x509-mint.js'
+import { parseCsr, selectorFromParts, type Bundle, type CertificateRequest, type Selector } from '../../spiffe/index.js'
 
 /** Unix seconds of a date (0 for none), as the protos carry times. */
 export function unixSeconds(date: Date | undefined): number {

@@ -7,11 +7,15 @@ import { silentLogger } from '../../common/logger.js'
 import { MemoryKeyManager } from '../../plugins/key-manager/memory/index.js'
 import { DiskKeyManager } from '../../plugins/key-manager/disk/index.js'
 import type { UpstreamAuthority } from '../../plugins/upstream-authority/types.js'
-import { parseSpiffeId, parseTrustDomain } from '../../spiffe/id.js'
-import { parseAndValidateJwtSvid } from '../../spiffe/jwt-svid.js'
-import { createSelfSignedCa, mintX509Ca } from '../../spiffe/x509-ca.js'
-import { decodeCertificate } from '../../spiffe/x509-certificate.js'
-import { verifyX509Svid } from '../../spiffe/x509-svid.js'
+import {
+  createSelfSignedCa,
+  decodeCertificate,
+  mintX509Ca,
+  parseAndValidateJwtSvid,
+  parseSpiffeId,
+  parseTrustDomain,
+  verifyX509Svid,
+} from '../../spiffe/index.js'
 import { MemoryDataStore } from '../../test/fakes/memory-data-store.js'
 import { CaManager, type CaManagerOptions } from './manager.js'
 

@@ -4,12 +4,19 @@ import type { Logger } from '../../common/logger.js'
 import type { BundleStore } from '../../plugins/data-store/types.js'
 import type { KeyManager, KeyType, ManagedKey } from '../../plugins/key-manager/types.js'
 import type { UpstreamAuthority } from '../../plugins/upstream-authority/types.js'
-import { Bundle } from '../../spiffe/bundle.js'
-import type { SpiffeId, TrustDomain } from '../../spiffe/id.js'
-import { signJwtSvid, type SignedJwtSvid } from '../../spiffe/jwt-svid.js'
-import { createSelfSignedCa } from '../../spiffe/x509-ca.js'
-import { mintX509Svid, type MintedX509Svid, type NameAttribute, type X509Authority } from '../../spiffe/x509-mint.js'
-import { decodeCertificate } from '../../spiffe/x509-svid.js'
+import {
+  Bundle,
+  createSelfSignedCa,
+  decodeCertificate,
+  mintX509Svid,
+  signJwtSvid,
+  type MintedX509Svid,
+  type NameAttribute,
+  type SignedJwtSvid,
+  type SpiffeId,
+  type TrustDomain,
+  type X509Authority,
+} from '../../spiffe/index.js'
 import { CaJournal, type JournalSlot, type RetiredJwtKey } from './journal.js'
 
 export interface CaManagerOptions {

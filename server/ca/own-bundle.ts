@@ -1,8 +1,7 @@
 import { errorMessage } from '../../common/errors.js'
 import type { Logger } from '../../common/logger.js'
 import type { BundleStore } from '../../plugins/data-store/types.js'
-import { Bundle } from '../../spiffe/bundle.js'
-import type { TrustDomain } from '../../spiffe/id.js'
+import { Bundle, type TrustDomain } from '../../spiffe/index.js'
 
 /** Called with the own bundle after it changed. */
 export type OwnBundleListener = (bundle: Bundle) => void

@@ -1,7 +1,6 @@
 import { Command, Option } from 'commander'
 import type { Bundle__Output } from '../../proto/generated/steeple/common/v1/Bundle.js'
-import { encodeSpiffeBundle } from '../../spiffe/bundle-codec.js'
-import { encodeX509BundlePem } from '../../spiffe/pem.js'
+import { encodeSpiffeBundle, encodeX509BundlePem } from '../../spiffe/index.js'
 import { bundleFromMessage } from '../api/convert.js'
 import { withClient } from './client.js'
 import { CliError, action, emit, readFlagFile, withCommonOptions, type CommonOptions } from './output.js'

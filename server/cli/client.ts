@@ -27,7 +27,7 @@ import type { SetFederatedBundleRequest } from '../../proto/generated/steeple/ad
 import type { UpdateEntriesRequest } from '../../proto/generated/steeple/admin/v1/UpdateEntriesRequest.js'
 import type { Bundle__Output } from '../../proto/generated/steeple/common/v1/Bundle.js'
 import type { RegistrationEntry__Output } from '../../proto/generated/steeple/common/v1/RegistrationEntry.js'
-import { loadAdminApi } from '../../proto/load.js'
+import { loadAdminApi } from '../../proto/index.js'
 import { CliError } from './output.js'
 
 /** Every admin RPC: [request, response]. */

@@ -1,7 +1,7 @@
 import type { RegistrationEntry, RegistrationEntry__Output } from '../../proto/generated/steeple/common/v1/RegistrationEntry.js'
 import type { Selector } from '../../proto/generated/steeple/common/v1/Selector.js'
 import { CliError, INT32_MAX } from './output.js'
-import { ENTRY_FIELDS } from '../registration/validate.js'
+import { ENTRY_FIELDS } from '../registration/index.js'
 
 /**
  * Registration entries as the CLI reads them (flags, `--data` JSON files) and writes them

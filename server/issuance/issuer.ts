@@ -2,13 +2,9 @@ import type { KeyObject } from 'node:crypto'
 import { InvalidArgumentError, SteepleError, errorMessage } from '../../common/errors.js'
 import type { Logger } from '../../common/logger.js'
 import type { AuditEvent, AuditStore } from '../../plugins/data-store/types.js'
-import { SpiffeError } from '../../spiffe/errors.js'
-import type { SpiffeId } from '../../spiffe/id.js'
-import type { SignedJwtSvid } from '../../spiffe/jwt-svid.js'
-import type { MintedX509Svid } from '../../spiffe/x509-mint.js'
-import { checkAudience } from '../registration/limits.js'
+import { SpiffeError, type MintedX509Svid, type SignedJwtSvid, type SpiffeId } from '../../spiffe/index.js'
+import { checkAudience, validateDnsNames } from '../registration/index.js'
 import { recordAudit } from '../store/record-audit.js'
-import { validateDnsNames } from '../registration/validate.js'
 
 /**
  * The issuance policy: every X.509-SVID and JWT-SVID the server signs, for agents (for their

@@ -1,7 +1,7 @@
 import { NotFoundError, errorMessage } from '../../common/errors.js'
 import type { Logger } from '../../common/logger.js'
 import type { AttestedNode } from '../../plugins/data-store/types.js'
-import type { SpiffeId } from '../../spiffe/id.js'
+import type { SpiffeId } from '../../spiffe/index.js'
 import type { ServerCore } from '../core.js'
 
 /** How often at most an agent's `lastSeenAt` is written. */

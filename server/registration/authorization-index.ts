@@ -1,6 +1,5 @@
 import type { AttestedNode, RegistrationEntry } from '../../plugins/data-store/types.js'
-import type { SpiffeId } from '../../spiffe/id.js'
-import { matchesSelectors, SelectorSet, type Selector } from '../../spiffe/selector.js'
+import { SelectorSet, matchesSelectors, type Selector, type SpiffeId } from '../../spiffe/index.js'
 
 /** An entry with the keys and the instant that queries need, computed once. */
 interface IndexedEntry {

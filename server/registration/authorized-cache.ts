@@ -1,7 +1,7 @@
 import { errorMessage } from '../../common/errors.js'
 import type { Logger } from '../../common/logger.js'
 import type { AttestedNode, ChangeEvent, DataStore, RegistrationEntry } from '../../plugins/data-store/types.js'
-import { parseSpiffeId, type SpiffeId, type TrustDomain } from '../../spiffe/id.js'
+import { parseSpiffeId, type SpiffeId, type TrustDomain } from '../../spiffe/index.js'
 import { AuthorizationIndex } from './authorization-index.js'
 import { EventCursor } from './event-cursor.js'
 import { serverId } from './ids.js'

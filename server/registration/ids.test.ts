@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { SpiffeError } from '../../spiffe/errors.js'
-import { parseSpiffeId, parseTrustDomain } from '../../spiffe/id.js'
+import { SpiffeError, parseSpiffeId, parseTrustDomain } from '../../spiffe/index.js'
 import { agentId, agentIdPrefix, isAgentId, isReservedId, isServerId, serverId } from './ids.js'
 
 const td = parseTrustDomain('example.org')

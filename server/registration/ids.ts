@@ -1,4 +1,4 @@
-import { spiffeIdFromSegments, type SpiffeId, type TrustDomain } from '../../spiffe/id.js'
+import { spiffeIdFromSegments, type SpiffeId, type TrustDomain } from '../../spiffe/index.js'
 
 /**
  * The SPIFFE IDs the server reserves in its own trust domain: its own ID (the parent of node

@@ -8,6 +8,7 @@ export { agentId, agentIdPrefix, isAgentId, isReservedId, isServerId, serverId }
 export { RegistrationService, type EntryResult, type RegistrationServiceOptions } from './service.js'
 export { LIMITS, checkAudience, checkCount, checkText, type Limit } from './limits.js'
 export {
+  ENTRY_FIELDS,
   MAX_TTL_SECONDS,
   validateDnsNames,
   validateEntryFilter,

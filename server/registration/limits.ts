@@ -1,6 +1,5 @@
 import { InvalidArgumentError } from '../../common/errors.js'
-import { MAX_SPIFFE_ID_BYTES, MAX_TRUST_DOMAIN_BYTES } from '../../spiffe/id.js'
-import { MAX_SELECTOR_BYTES } from '../../spiffe/selector.js'
+import { MAX_SELECTOR_BYTES, MAX_SPIFFE_ID_BYTES, MAX_TRUST_DOMAIN_BYTES } from '../../spiffe/index.js'
 
 /**
  * How large registration entries, and the SVIDs minted from them, may be: one table used by every

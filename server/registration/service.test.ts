@@ -3,7 +3,7 @@ import { AlreadyExistsError, InvalidArgumentError, NotFoundError } from '../../c
 import { createLogger } from '../../common/logger.js'
 import { IN_MEMORY, openSqliteDataStore } from '../../plugins/data-store/sqlite/index.js'
 import type { DataStore, EntryStore } from '../../plugins/data-store/types.js'
-import { parseTrustDomain } from '../../spiffe/id.js'
+import { parseTrustDomain } from '../../spiffe/index.js'
 import { MemoryDataStore } from '../../test/fakes/memory-data-store.js'
 import { RegistrationService, type EntryResult } from './service.js'
 import type { EntryInput } from './validate.js'

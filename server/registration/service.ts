@@ -1,7 +1,7 @@
 import { InvalidArgumentError, NotFoundError, SteepleError, errorMessage, InternalError } from '../../common/errors.js'
 import type { Logger } from '../../common/logger.js'
 import type { AuditEvent, DataStore, Page, PageOf, RegistrationEntry } from '../../plugins/data-store/types.js'
-import type { TrustDomain } from '../../spiffe/id.js'
+import type { TrustDomain } from '../../spiffe/index.js'
 import { recordAudit } from '../store/record-audit.js'
 import {
   validateEntryFilter,

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { InvalidArgumentError } from '../../common/errors.js'
-import { parseTrustDomain } from '../../spiffe/id.js'
+import { parseTrustDomain } from '../../spiffe/index.js'
 import { emptyEntryFields } from '../../test/fixtures/entries.js'
 import { LIMITS } from './limits.js'
 import {

@@ -5,8 +5,16 @@ import type {
   RegistrationEntry,
   SelectorMatch,
 } from '../../plugins/data-store/types.js'
-import { parseSpiffeId, parseTrustDomain, type SpiffeId, type TrustDomain } from '../../spiffe/id.js'
-import { parseSelector, selectorFromParts, sortSelectors, type Selector } from '../../spiffe/selector.js'
+import {
+  parseSelector,
+  parseSpiffeId,
+  parseTrustDomain,
+  selectorFromParts,
+  sortSelectors,
+  type Selector,
+  type SpiffeId,
+  type TrustDomain,
+} from '../../spiffe/index.js'
 import { agentIdPrefix, isAgentId, isReservedId, isServerId, serverId } from './ids.js'
 import { LIMITS, checkCount, checkText, type Limit } from './limits.js'
 

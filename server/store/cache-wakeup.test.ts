@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { silentLogger } from '../../common/logger.js'
 import { IN_MEMORY, openSqliteDataStore } from '../../plugins/data-store/sqlite/index.js'
-import { parseSpiffeId, parseTrustDomain } from '../../spiffe/id.js'
-import { parseSelector } from '../../spiffe/selector.js'
+import { parseSelector, parseSpiffeId, parseTrustDomain } from '../../spiffe/index.js'
 import { buildEntry } from '../../test/fixtures/entries.js'
 import { CacheWakeup, withCacheWakeup } from './cache-wakeup.js'
 

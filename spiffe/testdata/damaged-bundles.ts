@@ -1,7 +1,7 @@
 import { X509Certificate, createPublicKey } from 'node:crypto'
 import { parseTrustDomain } from '../id.js'
 import { createSelfSignedCa } from '../x509-ca.js'
-import { generateKeyPair } from '../x509-mint.js'
+import { generateKeyPair } from '../x509-keys.js'
 
 /**
  * Damaged SPIFFE bundle documents for the tests of every place that reads one (the codec, the admin

@@ -4,6 +4,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import * as x509 from '@peculiar/x509'
+import { expect } from 'vitest'
+import { SpiffeError } from '../errors.js'
 import { pemEncode } from '../pem.js'
 
 /**
@@ -132,4 +134,15 @@ export function opensslVerify(
 /** The go_spiffe_error of a vector without Go's `x509: ` package prefix, as our messages word it. */
 export function goErrorAsOurs(goError: string): string {
   return goError.replace(/\bx509: /g, '')
+}
+
+/** Runs `fn`, expects it to throw a SpiffeError and returns that error. */
+export function thrown(fn: () => unknown): SpiffeError {
+  try {
+    fn()
+  } catch (err) {
+    expect(err).toBeInstanceOf(SpiffeError)
+    return err as SpiffeError
+  }
+  throw new Error('expected an error')
 }

@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js'
-import { loadWorkloadApi } from '../../proto/load.js'
-import { SECURITY_HEADER } from '../../spiffe/workload/client.js'
+import { loadWorkloadApi } from '../../proto/index.js'
+import { SECURITY_HEADER } from '../../workloadapi/index.js'
 import type { BenchOptions, BenchResult } from './main.js'
 import { sharedPair, type Side } from './pair.js'
 import { DEFAULT_CONFIG, percentile } from './setup.js'
@@ -12,7 +12,7 @@ import { DEFAULT_CONFIG, percentile } from './setup.js'
  * at least one SVID), cancelling, and starting again. Steeple's and SPIRE's agents are measured in
  * alternating rounds with the same client. Every call includes the agent's workload attestation
  * (unix: /proc reads). The client does not parse the certificates: with 100 callers in one
- * process, doing so (as spiffe/workload/client.ts does) made the client's own CPU the bottleneck
+ * process, doing so (as workloadapi/client.ts does) made the client's own CPU the bottleneck
  * for both sides alike and hid the agents' difference.
  * `fetch.ratio_spire_p99` = Steeple p99 ÷ SPIRE p99 (goal ≤ 1).
  */

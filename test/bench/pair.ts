@@ -1,6 +1,5 @@
 import { X509Certificate } from 'node:crypto'
-import { WorkloadApiClient } from '../../spiffe/workload/client.js'
-import type { X509Context } from '../../spiffe/workload/decode.js'
+import { WorkloadApiClient, type X509Context } from '../../workloadapi/index.js'
 import { SpireDeployment } from './spire.js'
 import { benchDir, steepleNodeArgs, uidSelector, type BenchEntry, type BenchOptions, type EquivalentConfig } from './setup.js'
 import { SteepleDeployment } from './steeple.js'

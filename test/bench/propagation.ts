@@ -1,11 +1,11 @@
-import { WorkloadApiClient } from '../../spiffe/workload/client.js'
+import { WorkloadApiClient } from '../../workloadapi/index.js'
 import type { BenchOptions, BenchResult } from './setup.js'
 import { hasSvid, sharedPair, type Side } from './pair.js'
 import { DEFAULT_CONFIG, percentile, uidSelector } from './setup.js'
 
 /**
  * Entry created → a watching workload has the SVID. A FetchX509SVID stream stays open on each
- * agent (spiffe/workload/client.ts `watchX509Context`); entries for this process's uid are created
+ * agent (workloadapi/client.ts `watchX509Context`); entries for this process's uid are created
  * through each server's admin API one after another, `intervalMs` apart, on both sides at once.
  * A sample is the time from just before the create RPC to the stream update that carries an SVID
  * for the new ID. Spacing the creates spreads them over SPIRE's polling cycles (its agent syncs

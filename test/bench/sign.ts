@@ -1,8 +1,13 @@
 import { sign } from 'node:crypto'
-import { parseSpiffeId, parseTrustDomain } from '../../spiffe/id.js'
-import { createSelfSignedCa } from '../../spiffe/x509-ca.js'
-import { generateKeyPair, mintX509Svid } from '../../spiffe/x509-mint.js'
-import { DerReader, readTlv } from '../../spiffe/x509-der.js'
+import {
+  DerReader,
+  createSelfSignedCa,
+  generateKeyPair,
+  mintX509Svid,
+  parseSpiffeId,
+  parseTrustDomain,
+  readTlv,
+} from '../../spiffe/index.js'
 import type { BenchOptions, BenchResult } from './main.js'
 import { runSignAgent } from './sign-agent.js'
 import { runSignApi } from './sign-api.js'

@@ -1,5 +1,4 @@
-import { WorkloadApiClient } from '../../spiffe/workload/client.js'
-import type { X509Context } from '../../spiffe/workload/decode.js'
+import { WorkloadApiClient, type X509Context } from '../../workloadapi/index.js'
 import { earliestExpiryMs } from './pair.js'
 import { benchDir, DEFAULT_CONFIG, steepleNodeArgs, uidSelector, type BenchOptions, type BenchResult } from './setup.js'
 import { SteepleDeployment } from './steeple.js'

@@ -9,8 +9,7 @@ import {
   type Challenger,
   type ServerNodeAttestor,
 } from '../../plugins/node-attestor/types.js'
-import { parseSpiffeId } from '../../spiffe/id.js'
-import { parseSelector } from '../../spiffe/selector.js'
+import { parseSelector, parseSpiffeId } from '../../spiffe/index.js'
 import { grpcStatusOf } from '../../common/grpc-status.js'
 
 /** An agent the server half must refuse, and with which status. */

@@ -3,7 +3,7 @@ import { once } from 'node:events'
 import { describe, expect, it } from 'vitest'
 import { SteepleError } from '../../common/errors.js'
 import type { WorkloadAttestor } from '../../plugins/workload-attestor/types.js'
-import { parseSelector } from '../../spiffe/selector.js'
+import { parseSelector } from '../../spiffe/index.js'
 
 /** A process for the attestor to describe, and how to get rid of it. */
 export interface LiveProcess {

@@ -14,11 +14,17 @@ import { NotFoundError, PermissionDeniedError, type SteepleError } from '../../c
 import type { RegistrationEntry } from '../../plugins/data-store/types.js'
 import type { AgentNodeAttestor, AgentNodeAttestorPlugin } from '../../plugins/node-attestor/types.js'
 import type { LoadedPlugin } from '../../plugins/registry.js'
-import type { Bundle } from '../../spiffe/bundle.js'
-import { spiffeIdFromSegments, parseSpiffeId, type SpiffeId, type TrustDomain } from '../../spiffe/id.js'
-import { signJwtSvid } from '../../spiffe/jwt-svid.js'
-import { parseSelector } from '../../spiffe/selector.js'
-import { mintX509Svid, parseCsr } from '../../spiffe/x509-mint.js'
+import {
+  mintX509Svid,
+  parseCsr,
+  parseSelector,
+  parseSpiffeId,
+  signJwtSvid,
+  spiffeIdFromSegments,
+  type Bundle,
+  type SpiffeId,
+  type TrustDomain,
+} from '../../spiffe/index.js'
 import { FakeAuthority } from './fake-identity-cache.js'
 
 /** The server calls a {@link FakeAgentServer} answers, by name. */

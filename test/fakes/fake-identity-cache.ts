@@ -1,12 +1,20 @@
 import { randomUUID } from 'node:crypto'
 import type { AgentEntry, CachedX509Svid, IdentityCache, SvidShortage, WorkloadIdentities } from '../../agent/manager/types.js'
 import type { SteepleError } from '../../common/errors.js'
-import { Bundle } from '../../spiffe/bundle.js'
-import { parseSpiffeId, type TrustDomain } from '../../spiffe/id.js'
-import { signJwtSvid, type JwtSvidSigningKey } from '../../spiffe/jwt-svid.js'
-import { matchesSelectors, parseSelector, type SelectorSet } from '../../spiffe/selector.js'
-import { createSelfSignedCa, type X509Ca } from '../../spiffe/x509-ca.js'
-import { generateKeyPair, mintX509Svid } from '../../spiffe/x509-mint.js'
+import {
+  Bundle,
+  createSelfSignedCa,
+  generateKeyPair,
+  matchesSelectors,
+  mintX509Svid,
+  parseSelector,
+  parseSpiffeId,
+  signJwtSvid,
+  type JwtSvidSigningKey,
+  type SelectorSet,
+  type TrustDomain,
+  type X509Ca,
+} from '../../spiffe/index.js'
 
 /** What a test gives to create an entry in a {@link FakeIdentityCache}. */
 export interface FakeEntryInit {

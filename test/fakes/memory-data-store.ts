@@ -21,9 +21,14 @@ import type {
   PageOf,
   RegistrationEntry,
 } from '../../plugins/data-store/types.js'
-import { Bundle } from '../../spiffe/bundle.js'
-import type { SpiffeId, TrustDomain } from '../../spiffe/id.js'
-import { SelectorSet, sortSelectors, type Selector } from '../../spiffe/selector.js'
+import {
+  Bundle,
+  SelectorSet,
+  sortSelectors,
+  type Selector,
+  type SpiffeId,
+  type TrustDomain,
+} from '../../spiffe/index.js'
 
 /**
  * An in-memory DataStore that keeps the whole contract of plugins/data-store/types.ts: change

@@ -7,23 +7,26 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import * as tls from 'node:tls'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createCsr } from '../../spiffe/csr.js'
+import {
+  Bundle,
+  certificatesToPem,
+  createCsr,
+  parseAndValidateJwtSvid,
+  parseSpiffeId,
+  verifyX509Svid,
+  type SpiffeId,
+} from '../../spiffe/index.js'
 import { ServerClient } from '../../agent/client/server-client.js'
 import { silentLogger } from '../../common/logger.js'
 import type { RegistrationEntry } from '../../plugins/data-store/types.js'
 import { JoinTokenAgentPlugin, generateJoinToken, joinTokenAgentId } from '../../plugins/node-attestor/join-token/index.js'
 import type { AgentNodeAttestor } from '../../plugins/node-attestor/types.js'
 import { X509PopAgentSession, certificateFingerprint } from '../../plugins/node-attestor/x509pop/index.js'
-import { loadAgentApi } from '../../proto/load.js'
+import { loadAgentApi } from '../../proto/index.js'
 import { startAgentApi, type AgentApi } from '../../server/api/agent/index.js'
 import { loadServerConfig } from '../../server/config.js'
 import { buildServerCore, type ServerCore } from '../../server/core.js'
 import type { EntryInput } from '../../server/registration/validate.js'
-import { Bundle } from '../../spiffe/bundle.js'
-import { parseSpiffeId, type SpiffeId } from '../../spiffe/id.js'
-import { parseAndValidateJwtSvid } from '../../spiffe/jwt-svid.js'
-import { certificatesToPem } from '../../spiffe/pem.js'
-import { verifyX509Svid } from '../../spiffe/x509-svid.js'
 import { NodeCa, SyncRecorder, expectStatus, ids, within, writeServerConfig } from './agent-api-helpers.js'
 import { grpcStatusOf } from '../../common/grpc-status.js'
 

@@ -6,14 +6,17 @@ import { fileURLToPath } from 'node:url'
 import * as grpc from '@grpc/grpc-js'
 import * as protoLoader from '@grpc/proto-loader'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { PROTO_LOADER_OPTIONS, loadWorkloadApi } from '../../proto/load.js'
-import { parseAndValidateJwtSvid } from '../../spiffe/jwt-svid.js'
-import { certificatesToPem, parseX509BundlePem, pemDecodeAll } from '../../spiffe/pem.js'
-import { parseTrustDomain } from '../../spiffe/id.js'
-import { WorkloadApiClient } from '../../spiffe/workload/client.js'
-import type { X509Context } from '../../spiffe/workload/decode.js'
-import { decodeCertificate } from '../../spiffe/x509-certificate.js'
+import { PROTO_LOADER_OPTIONS, loadWorkloadApi } from '../../proto/index.js'
+import {
+  certificatesToPem,
+  decodeCertificate,
+  parseAndValidateJwtSvid,
+  parseTrustDomain,
+  parseX509BundlePem,
+  pemDecodeAll,
+} from '../../spiffe/index.js'
 import { OPENSSL_TEXT, withKeyOffCurve } from '../../spiffe/testdata/damaged-bundles.js'
+import { WorkloadApiClient, type X509Context } from '../../workloadapi/index.js'
 import { AGENT_BIN, NOBODY_CAN_RUN_CLI, agentCli, deploy, waitFor, type Deployment } from './agent-helpers.js'
 import { jsonOf, runCommand } from './server-cli-helpers.js'
 

@@ -1,9 +1,8 @@
 import { rm } from 'node:fs/promises'
 import * as grpc from '@grpc/grpc-js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { loadWorkloadApi } from '../../proto/load.js'
-import { splitDerSequence } from '../../spiffe/x509-der.js'
-import { decodeCertificate } from '../../spiffe/x509-certificate.js'
+import { loadWorkloadApi } from '../../proto/index.js'
+import { decodeCertificate, splitDerSequence } from '../../spiffe/index.js'
 import { deploy, waitFor, type Deployment } from './agent-helpers.js'
 
 /**

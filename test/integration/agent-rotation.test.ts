@@ -1,10 +1,8 @@
 import { rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { WorkloadApiClient } from '../../spiffe/workload/client.js'
-import type { X509Context } from '../../spiffe/workload/decode.js'
-import { decodeCertificate } from '../../spiffe/x509-certificate.js'
-import { verifyX509Svid } from '../../spiffe/x509-svid.js'
+import { WorkloadApiClient, type X509Context } from '../../workloadapi/index.js'
+import { decodeCertificate, verifyX509Svid } from '../../spiffe/index.js'
 import { deploy, waitFor, type Deployment } from './agent-helpers.js'
 
 /**

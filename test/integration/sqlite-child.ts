@@ -9,8 +9,7 @@
  */
 import { once } from 'node:events'
 import { openSqliteDataStore } from '../../plugins/data-store/sqlite/index.js'
-import { parseSpiffeId } from '../../spiffe/id.js'
-import { parseSelector } from '../../spiffe/selector.js'
+import { parseSelector, parseSpiffeId } from '../../spiffe/index.js'
 import { buildEntry } from '../fixtures/entries.js'
 
 const [mode, path, ...rest] = process.argv.slice(2)

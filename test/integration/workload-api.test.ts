@@ -7,10 +7,13 @@ import { WorkloadAttestorHost } from '../../agent/attestor/workload.js'
 import { startWorkloadApi, type RunningWorkloadApi } from '../../agent/workload-api/server.js'
 import { silentLogger } from '../../common/logger.js'
 import { UnixAttestor } from '../../plugins/workload-attestor/unix/index.js'
-import { parseTrustDomain } from '../../spiffe/id.js'
-import { parseAndValidateJwtSvid } from '../../spiffe/jwt-svid.js'
-import { parseX509BundlePem, pemDecodeAll } from '../../spiffe/pem.js'
-import { verifyX509Svid } from '../../spiffe/x509-svid.js'
+import {
+  parseAndValidateJwtSvid,
+  parseTrustDomain,
+  parseX509BundlePem,
+  pemDecodeAll,
+  verifyX509Svid,
+} from '../../spiffe/index.js'
 import { FakeIdentityCache } from '../fakes/fake-identity-cache.js'
 import { AGENT_BIN, NOBODY_CAN_RUN_CLI, LineReader, agentCli } from './agent-helpers.js'
 import { ROOT, jsonOf as json, runCommand as run } from './server-cli-helpers.js'

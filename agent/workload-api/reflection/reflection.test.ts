@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url'
 import * as grpc from '@grpc/grpc-js'
 import * as protoLoader from '@grpc/proto-loader'
 import { afterEach, describe, expect, it } from 'vitest'
-import { PROTO_LOADER_OPTIONS } from '../../../proto/load.js'
+import { PROTO_LOADER_OPTIONS } from '../../../proto/index.js'
 import { Harness } from '../testdata/harness.js'
 import { declaredTypes, readFileHeader } from './descriptors.js'
 

@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js'
 import * as protoLoader from '@grpc/proto-loader'
 import type { Logger } from '../../../common/logger.js'
 import { sourcePath } from '../../../common/source-path.js'
-import { PROTO_LOADER_OPTIONS } from '../../../proto/load.js'
+import { PROTO_LOADER_OPTIONS } from '../../../proto/index.js'
 import { fileDescriptors, type FileDescriptor, type FileNaming } from './descriptors.js'
 
 /**

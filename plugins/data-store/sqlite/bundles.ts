@@ -1,7 +1,6 @@
 import { createPublicKey, X509Certificate, type KeyObject } from 'node:crypto'
 import { NotFoundError } from '../../../common/errors.js'
-import { Bundle, type JwtAuthority } from '../../../spiffe/bundle.js'
-import { parseTrustDomain, type TrustDomain } from '../../../spiffe/id.js'
+import { Bundle, parseTrustDomain, type JwtAuthority, type TrustDomain } from '../../../spiffe/index.js'
 import type { BundleStore } from '../types.js'
 import { toMs, type Connection } from './connection.js'
 

@@ -1,7 +1,13 @@
 import { randomUUID } from 'node:crypto'
 import { AlreadyExistsError, NotFoundError } from '../../../common/errors.js'
-import { parseSpiffeId, parseTrustDomain, type SpiffeId, type TrustDomain } from '../../../spiffe/id.js'
-import { sortSelectors, type Selector } from '../../../spiffe/selector.js'
+import {
+  parseSpiffeId,
+  parseTrustDomain,
+  sortSelectors,
+  type Selector,
+  type SpiffeId,
+  type TrustDomain,
+} from '../../../spiffe/index.js'
 import type { EntryFilter, EntryStore, NewRegistrationEntry, Page, PageOf, RegistrationEntry } from '../types.js'
 import { finishPage, fromMsOrUndefined, readPage, toFlag, toMs, toMsOrNull, type Connection } from './connection.js'
 import { selectorCondition, selectorsFromKey, selectorsKey, writeSelectorRows, type SelectorTable } from './selectors.js'

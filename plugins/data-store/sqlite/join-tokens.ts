@@ -1,5 +1,5 @@
 import { AlreadyExistsError } from '../../../common/errors.js'
-import { parseSpiffeId } from '../../../spiffe/id.js'
+import { parseSpiffeId } from '../../../spiffe/index.js'
 import type { JoinToken, JoinTokenStore } from '../types.js'
 import { toMs, type Connection } from './connection.js'
 

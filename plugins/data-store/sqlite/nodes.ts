@@ -1,6 +1,5 @@
 import { AlreadyExistsError, NotFoundError } from '../../../common/errors.js'
-import { parseSpiffeId, type SpiffeId } from '../../../spiffe/id.js'
-import { sortSelectors, type Selector } from '../../../spiffe/selector.js'
+import { parseSpiffeId, sortSelectors, type Selector, type SpiffeId } from '../../../spiffe/index.js'
 import type { AttestedNode, NodeFilter, NodeStore, Page, PageOf } from '../types.js'
 import { finishPage, fromMsOrUndefined, readPage, toFlag, toMs, toMsOrNull, type Connection } from './connection.js'
 import { selectorCondition, selectorsFromKey, selectorsKey, writeSelectorRows, type SelectorTable } from './selectors.js'

@@ -1,4 +1,4 @@
-import { parseSelector, sortSelectors, type Selector } from '../../../spiffe/selector.js'
+import { parseSelector, sortSelectors, type Selector } from '../../../spiffe/index.js'
 import type { SelectorMatch } from '../types.js'
 import type { Connection } from './connection.js'
 

@@ -11,9 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { createLogger, silentLogger } from '../../../common/logger.js'
 import { runDataStoreSuite } from '../../../test/conformance/data-store-suite.js'
 import { buildEntry } from '../../../test/fixtures/entries.js'
-import { Bundle } from '../../../spiffe/bundle.js'
-import { parseSpiffeId, parseTrustDomain } from '../../../spiffe/id.js'
-import { parseSelector } from '../../../spiffe/selector.js'
+import { Bundle, parseSelector, parseSpiffeId, parseTrustDomain } from '../../../spiffe/index.js'
 import type { NewRegistrationEntry } from '../types.js'
 import {
   IN_MEMORY,

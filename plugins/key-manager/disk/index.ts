@@ -5,7 +5,7 @@ import { writeFileAtomic } from '../../../common/fs.js'
 import * as s from '../../../common/schema.js'
 import type { PluginHost } from '../../registry.js'
 import { definePlugin } from '../../registry.js'
-import { generateKeyPair, keyTypeOf } from '../../../spiffe/x509-mint.js'
+import { generateKeyPair, keyTypeOf } from '../../../spiffe/index.js'
 import type { KeyManager, KeyType, ManagedKey } from '../types.js'
 
 const SLOT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/

@@ -1,7 +1,7 @@
 import { createPublicKey } from 'node:crypto'
 import * as s from '../../../common/schema.js'
 import { definePlugin } from '../../registry.js'
-import { generateKeyPair } from '../../../spiffe/x509-mint.js'
+import { generateKeyPair } from '../../../spiffe/index.js'
 import type { KeyManager, KeyType, ManagedKey } from '../types.js'
 
 /** Keys in process memory only: gone on restart (every start makes a new CA). For tests and dev. */

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { InvalidArgumentError, PermissionDeniedError } from '../../../common/errors.js'
-import { spiffeIdFromSegments, type SpiffeId, type TrustDomain } from '../../../spiffe/id.js'
+import { spiffeIdFromSegments, type SpiffeId, type TrustDomain } from '../../../spiffe/index.js'
 import type { JoinTokenStore } from '../../data-store/types.js'
 import type { AttestContext, AttestResult, Challenger, ServerNodeAttestor } from '../types.js'
 

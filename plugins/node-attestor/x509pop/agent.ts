@@ -2,7 +2,7 @@ import { X509Certificate, createPrivateKey, randomBytes, type KeyObject } from '
 import { readFile as fsReadFile } from 'node:fs/promises'
 import { ConfigError, InvalidArgumentError } from '../../../common/errors.js'
 import * as s from '../../../common/schema.js'
-import { pemDecodeAll } from '../../../spiffe/pem.js'
+import { pemDecodeAll } from '../../../spiffe/index.js'
 import type { AgentNodeAttestor, AgentNodeAttestorPlugin } from '../types.js'
 import {
   MAX_CHAIN_CERTIFICATES,

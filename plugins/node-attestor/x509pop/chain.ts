@@ -9,7 +9,7 @@ import {
   decodeOid,
   readTlv,
   type CertificateFields,
-} from '../../../spiffe/x509-svid.js'
+} from '../../../spiffe/index.js'
 import { MAX_RSA_BITS } from './protocol.js'
 
 /**

@@ -1,6 +1,6 @@
 import { constants, createHash, sign, verify, type KeyObject } from 'node:crypto'
 import { InvalidArgumentError } from '../../../common/errors.js'
-import { decodeBase64Strict } from '../../../spiffe/bundle-codec.js'
+import { decodeBase64Strict } from '../../../spiffe/index.js'
 
 /**
  * The `x509pop` wire format shared by both halves, and the proof-of-possession signature.

@@ -3,11 +3,18 @@ import { readFile as fsReadFile } from 'node:fs/promises'
 import { ConfigError, InvalidArgumentError, PermissionDeniedError } from '../../../common/errors.js'
 import type { Logger } from '../../../common/logger.js'
 import * as s from '../../../common/schema.js'
-import { SpiffeError } from '../../../spiffe/errors.js'
-import { spiffeIdFromPath, validatePath, type SpiffeId, type TrustDomain } from '../../../spiffe/id.js'
-import { pemDecodeAll } from '../../../spiffe/pem.js'
-import { selectorFromParts, sortSelectors, type Selector } from '../../../spiffe/selector.js'
-import type { CertificateFields } from '../../../spiffe/x509-svid.js'
+import {
+  SpiffeError,
+  pemDecodeAll,
+  selectorFromParts,
+  sortSelectors,
+  spiffeIdFromPath,
+  validatePath,
+  type CertificateFields,
+  type Selector,
+  type SpiffeId,
+  type TrustDomain,
+} from '../../../spiffe/index.js'
 import { AGENT_ID_PATH_PREFIX, type AttestContext, type AttestResult, type Challenger, type ServerNodeAttestor } from '../types.js'
 import { readCertificate, subjectCommonName, verifyChain } from './chain.js'
 import {

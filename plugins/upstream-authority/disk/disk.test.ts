@@ -4,11 +4,15 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { ConfigError } from '../../../common/errors.js'
-import { parseSpiffeId, parseTrustDomain } from '../../../spiffe/id.js'
-import { pemEncode } from '../../../spiffe/pem.js'
-import { createSelfSignedCa } from '../../../spiffe/x509-ca.js'
-import { decodeCertificate } from '../../../spiffe/x509-certificate.js'
-import { generateKeyPair, mintX509Svid } from '../../../spiffe/x509-mint.js'
+import {
+  createSelfSignedCa,
+  decodeCertificate,
+  generateKeyPair,
+  mintX509Svid,
+  parseSpiffeId,
+  parseTrustDomain,
+  pemEncode,
+} from '../../../spiffe/index.js'
 import { DiskUpstreamAuthority } from './index.js'
 
 const td = parseTrustDomain('example.org')

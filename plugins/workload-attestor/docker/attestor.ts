@@ -1,6 +1,6 @@
 import * as s from '../../../common/schema.js'
 import type { Logger } from '../../../common/logger.js'
-import { MAX_SELECTOR_BYTES } from '../../../spiffe/selector.js'
+import { MAX_SELECTOR_BYTES } from '../../../spiffe/index.js'
 import { readCgroupContainerInfo, readTextFile, type CgroupContainerInfo, type ReadText } from '../container-id.js'
 import { throwIfAborted, type WorkloadAttestor } from '../types.js'
 import { httpEngineGet, inspectContainer, unixSocketPath, type ContainerDetails, type EngineGet } from './engine.js'

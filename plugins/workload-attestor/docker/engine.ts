@@ -75,7 +75,7 @@ export function parseInspectReply(body: string): ContainerDetails | undefined {
 /**
  * Asks the engine at `socketPath` about container `id`.
  * @throws UnavailableError when the engine cannot be reached or answers with a server error;
- *   FailedPreconditionError when it does not know the container; SteepleError `INTERNAL` for a
+ *   FailedPreconditionError when it does not know the container; InternalError for a
  *   reply it cannot read; the abort error once `signal` aborts.
  */
 export async function inspectContainer(

@@ -142,7 +142,7 @@ export function parsePodList(body: string): PodInfo[] | { malformed: string } {
 /**
  * The kubelet's pods.
  * @throws UnavailableError when the kubelet cannot be reached or answers with an error status;
- *   SteepleError `INTERNAL` for a reply that is not a pod list; the abort error once `signal` aborts.
+ *   InternalError for a reply that is not a pod list; the abort error once `signal` aborts.
  */
 export async function fetchPods(get: KubeletGet, endpoint: KubeletEndpoint, bearerToken: string | undefined, signal: AbortSignal): Promise<PodInfo[]> {
   let reply: { statusCode: number; body: string }

@@ -41,7 +41,7 @@ function parseIds(value: string): number[] | undefined {
  * Reads the effective uid and gid and the supplementary groups from the text of
  * /proc/<pid>/status. `Uid:` and `Gid:` list real, effective, saved and file-system ids; like
  * SPIRE we take the effective one (the second), or the only one when a line has just one.
- * @throws SteepleError `INTERNAL` when the `Uid:` or `Gid:` line is missing or malformed.
+ * @throws InternalError when the `Uid:` or `Gid:` line is missing or malformed.
  */
 export function parseProcStatus(text: string, pid: number): ProcStatusIds {
   const lines = new Map<string, string>()
@@ -89,7 +89,7 @@ export class UnixAttestor implements WorkloadAttestor {
   /**
    * Selector values for `pid`, sorted, without duplicates.
    * @throws NotFoundError when no process `pid` runs; FailedPreconditionError when the executable
-   *   is over `workload_size_limit`; SteepleError `INTERNAL` when /proc or a user database cannot
+   *   is over `workload_size_limit`; InternalError when /proc or a user database cannot
    *   be read; UnavailableError once `signal` aborts.
    */
   async attest(pid: number, signal: AbortSignal): Promise<string[]> {

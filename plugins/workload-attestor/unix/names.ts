@@ -42,7 +42,7 @@ export class IdNameFile {
 
   /**
    * The name of `id`; undefined when the file has no line for it or does not exist.
-   * @throws SteepleError `INTERNAL` when the file exists but cannot be read.
+   * @throws InternalError when the file exists but cannot be read.
    */
   async lookup(id: number): Promise<string | undefined> {
     return (await this.#names()).get(id)

@@ -7,7 +7,7 @@ import type { CreateJoinTokenRequest__Output } from '../../../proto/generated/st
 import type { CreateJoinTokenResponse } from '../../../proto/generated/steeple/admin/v1/CreateJoinTokenResponse.js'
 import type { ListAgentsRequest__Output } from '../../../proto/generated/steeple/admin/v1/ListAgentsRequest.js'
 import type { ListAgentsResponse } from '../../../proto/generated/steeple/admin/v1/ListAgentsResponse.js'
-import { parseSpiffeId, type SpiffeId } from '../../../spiffe/id.js'
+import { parseSpiffeId, type SpiffeId } from '../../../spiffe/index.js'
 import { nodeToMessage, selectorsFromMessages, unixSeconds } from '../convert.js'
 import { recordAudit, ttlField, workloadIdField, type AdminContext } from './common.js'
 

@@ -4,11 +4,14 @@ import type { DeleteFederatedBundleResponse } from '../../../proto/generated/ste
 import type { ListFederatedBundlesResponse } from '../../../proto/generated/steeple/admin/v1/ListFederatedBundlesResponse.js'
 import type { SetFederatedBundleRequest__Output } from '../../../proto/generated/steeple/admin/v1/SetFederatedBundleRequest.js'
 import type { Bundle as BundleMessage } from '../../../proto/generated/steeple/common/v1/Bundle.js'
-import type { Bundle } from '../../../spiffe/bundle.js'
-import { parseSpiffeBundle } from '../../../spiffe/bundle-codec.js'
-import { SpiffeError } from '../../../spiffe/errors.js'
-import { parseTrustDomain, type TrustDomain } from '../../../spiffe/id.js'
-import { parseX509BundlePem } from '../../../spiffe/pem.js'
+import {
+  SpiffeError,
+  parseSpiffeBundle,
+  parseTrustDomain,
+  parseX509BundlePem,
+  type Bundle,
+  type TrustDomain,
+} from '../../../spiffe/index.js'
 import { bundleToMessage } from '../convert.js'
 import { recordAudit, type AdminContext } from './common.js'
 

@@ -1,11 +1,10 @@
 import { InvalidArgumentError, errorMessage } from '../../../common/errors.js'
 import type { Logger } from '../../../common/logger.js'
 import type { AuditEvent } from '../../../plugins/data-store/types.js'
-import { parseSpiffeId, type SpiffeId } from '../../../spiffe/id.js'
+import { parseSpiffeId, type SpiffeId } from '../../../spiffe/index.js'
 import type { ServerCore } from '../../core.js'
 import type { HealthChecker } from '../../health.js'
-import { isReservedId } from '../../registration/ids.js'
-import { LIMITS, checkText } from '../../registration/limits.js'
+import { LIMITS, checkText, isReservedId } from '../../registration/index.js'
 import { recordAudit as recordAuditEvents } from '../../store/record-audit.js'
 
 /** What every admin handler works with. */

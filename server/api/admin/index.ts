@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js'
 import { shutdownGracefully } from '../../../common/grpc-shutdown.js'
 import type { Logger } from '../../../common/logger.js'
-import { loadAdminApi } from '../../../proto/load.js'
+import { loadAdminApi } from '../../../proto/index.js'
 import type { ServerCore } from '../../core.js'
 import type { HealthChecker } from '../../health.js'
 import { adminApiHandlers } from './service.js'

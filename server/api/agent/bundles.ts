@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { Bundle as BundleMessage } from '../../../proto/generated/steeple/common/v1/Bundle.js'
 import type { RegistrationEntry } from '../../../plugins/data-store/types.js'
-import type { Bundle } from '../../../spiffe/bundle.js'
+import type { Bundle } from '../../../spiffe/index.js'
 import type { ServerCore } from '../../core.js'
 import { bundleToMessage } from '../convert.js'
 

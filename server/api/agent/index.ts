@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js'
 import { shutdownGracefully } from '../../../common/grpc-shutdown.js'
 import type { Logger } from '../../../common/logger.js'
-import { loadAgentApi } from '../../../proto/load.js'
+import { loadAgentApi } from '../../../proto/index.js'
 import type { ServerCore } from '../../core.js'
 import { AttestService } from './attest.js'
 import { AgentAuthenticator } from './auth.js'

@@ -11,9 +11,9 @@ import type {
 } from '../../../proto/generated/steeple/agent/v1/BatchNewX509SVIDResponse.js'
 import type { NewJWTSVIDRequest__Output } from '../../../proto/generated/steeple/agent/v1/NewJWTSVIDRequest.js'
 import type { NewJWTSVIDResponse } from '../../../proto/generated/steeple/agent/v1/NewJWTSVIDResponse.js'
-import type { SpiffeId } from '../../../spiffe/id.js'
+import type { SpiffeId } from '../../../spiffe/index.js'
 import type { ServerCore } from '../../core.js'
-import { validateEntryId } from '../../registration/validate.js'
+import { validateEntryId } from '../../registration/index.js'
 import type { AgentAuthenticator } from './auth.js'
 import { csrFromField, unixSeconds } from '../convert.js'
 

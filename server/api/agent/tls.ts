@@ -2,11 +2,9 @@ import * as grpc from '@grpc/grpc-js'
 import { generateKeyPairSync } from 'node:crypto'
 import { errorMessage } from '../../../common/errors.js'
 import type { Logger } from '../../../common/logger.js'
-import type { Bundle } from '../../../spiffe/bundle.js'
-import { certificatesToPem } from '../../../spiffe/pem.js'
-import type { MintedX509Svid } from '../../../spiffe/x509-mint.js'
+import { certificatesToPem, type Bundle, type MintedX509Svid } from '../../../spiffe/index.js'
 import type { ServerCore } from '../../core.js'
-import { serverId } from '../../registration/ids.js'
+import { serverId } from '../../registration/index.js'
 
 type CaUpdate = grpc.experimental.CaCertificateUpdate
 type IdentityUpdate = grpc.experimental.IdentityCertificateUpdate

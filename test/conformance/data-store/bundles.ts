@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { Bundle } from '../../../spiffe/bundle.js'
+import { Bundle } from '../../../spiffe/index.js'
 import { bundleView, caCertificate, ecKey, expectError, FEDERATED_TD, OTHER_TD, spkiHex, TD, type SuiteContext } from './fixtures.js'
 
 const HOUR = 3_600_000

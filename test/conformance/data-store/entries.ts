@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { EntryFilter, NewRegistrationEntry } from '../../../plugins/data-store/types.js'
-import { sortSelectors } from '../../../spiffe/selector.js'
+import { sortSelectors } from '../../../spiffe/index.js'
 import {
   allPages,
   entryView,

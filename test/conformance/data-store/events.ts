@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { ChangeEvent } from '../../../plugins/data-store/types.js'
-import { Bundle } from '../../../spiffe/bundle.js'
+import { Bundle } from '../../../spiffe/index.js'
 import { caCertificate, ecKey, expectError, id, newEntry, newNode, TD, type SuiteContext } from './fixtures.js'
 
 /** kind:key of each event. */

@@ -2,10 +2,16 @@ import { generateKeyPairSync, type KeyObject } from 'node:crypto'
 import { expect } from 'vitest'
 import type { SteepleError } from '../../../common/errors.js'
 import type { AttestedNode, DataStore, NewRegistrationEntry, RegistrationEntry } from '../../../plugins/data-store/types.js'
-import type { Bundle } from '../../../spiffe/bundle.js'
-import { parseSpiffeId, parseTrustDomain, type SpiffeId, type TrustDomain } from '../../../spiffe/id.js'
-import { parseSelector, type Selector } from '../../../spiffe/selector.js'
-import { createSelfSignedCa } from '../../../spiffe/x509-ca.js'
+import {
+  createSelfSignedCa,
+  parseSelector,
+  parseSpiffeId,
+  parseTrustDomain,
+  type Bundle,
+  type Selector,
+  type SpiffeId,
+  type TrustDomain,
+} from '../../../spiffe/index.js'
 import { buildEntry } from '../../fixtures/entries.js'
 
 /** What an implementation hands the suite for each test: a fresh, empty store. */

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import type { DataStore } from '../../../plugins/data-store/types.js'
-import { Bundle } from '../../../spiffe/bundle.js'
+import { Bundle } from '../../../spiffe/index.js'
 import { caCertificate, entryView, expectError, id, newEntry, newNode, TD, type SuiteContext } from './fixtures.js'
 
 /** Tests for stores that several servers share: a second store opened on the same database. */

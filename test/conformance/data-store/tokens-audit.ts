@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import type { AuditEvent, AuditFilter, DataStore } from '../../../plugins/data-store/types.js'
-import { Bundle } from '../../../spiffe/bundle.js'
+import { Bundle } from '../../../spiffe/index.js'
 import { expectError, id, newEntry, newNode, TD, type SuiteContext } from './fixtures.js'
 
 const hashOf = (secret: string): string => createHash('sha256').update(secret).digest('hex')

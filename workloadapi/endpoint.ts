@@ -1,5 +1,5 @@
 import { isIPv4, isIPv6 } from 'node:net'
-import { SpiffeError } from './errors.js'
+import { SpiffeError } from '../spiffe/index.js'
 
 /**
  * Workload Endpoint addresses (SPIFFE_Workload_Endpoint.md §4): `unix:///absolute/path` or

@@ -7,13 +7,14 @@ import {
   resolveEndpointAddress,
   type WorkloadEndpointAddress,
 } from './endpoint.js'
-import { SpiffeError } from './errors.js'
+import { SpiffeError } from '../spiffe/index.js'
 
 interface AcceptedAddress {
   address: string
   go_spiffe_grpc_target: string
 }
 interface Vectors {
+  spec_vs_go_spiffe: { kind: 'spiffe_id' | 'workload_endpoint_address'; input?: string; steeple: string }[]
   workload_endpoint_addresses: {
     valid: AcceptedAddress[]
     invalid: { address: string; go_spiffe_error: string }[]
@@ -22,9 +23,8 @@ interface Vectors {
   }
 }
 
-const addresses = (
-  JSON.parse(readFileSync(new URL('../test/data/vectors/spiffe-ids.json', import.meta.url), 'utf8')) as Vectors
-).workload_endpoint_addresses
+const vectors = JSON.parse(readFileSync(new URL('../test/data/vectors/spiffe-ids.json', import.meta.url), 'utf8')) as Vectors
+const addresses = vectors.workload_endpoint_addresses
 
 function caught(fn: () => unknown): SpiffeError {
   try {
@@ -89,6 +89,17 @@ describe('workload_endpoint_addresses vectors', () => {
     expect(err.message).toBe(
       'workloadapi: workload endpoint unix socket URI must not include an authority (use unix:///absolute/path)',
     )
+  })
+})
+
+describe('spec_vs_go_spiffe vectors (we follow the steeple column)', () => {
+  const cases = vectors.spec_vs_go_spiffe
+    .filter((c) => c.kind === 'workload_endpoint_address')
+    .map((c) => [`WEP-09: ${JSON.stringify(c.input)} → ${c.steeple}`, c] as const)
+
+  it.each(cases)('%s', (_title, c) => {
+    expect(c.steeple).toBe('reject')
+    expect(() => parseWorkloadEndpointAddress(c.input!)).toThrow(SpiffeError)
   })
 })
 

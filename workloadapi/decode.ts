@@ -1,9 +1,15 @@
 import { createPrivateKey } from 'node:crypto'
-import { Bundle, BundleSet, type JwtAuthority } from '../bundle.js'
-import { SpiffeError } from '../errors.js'
-import { publicKeyFromJwkMembers } from '../jose-keys.js'
-import { splitDerSequence } from '../x509-der.js'
-import { parseSpiffeId, parseTrustDomain, type SpiffeId } from '../id.js'
+import {
+  Bundle,
+  BundleSet,
+  SpiffeError,
+  parseSpiffeId,
+  parseTrustDomain,
+  publicKeyFromJwkMembers,
+  splitDerSequence,
+  type JwtAuthority,
+  type SpiffeId,
+} from '../spiffe/index.js'
 
 /**
  * Workload API responses (as @grpc/proto-loader hands them over with `keepCase`) turned into our

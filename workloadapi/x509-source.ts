@@ -1,5 +1,4 @@
-import type { BundleSet } from '../bundle.js'
-import { SpiffeError } from '../errors.js'
+import { SpiffeError, type BundleSet } from '../spiffe/index.js'
 import type { WorkloadApiClient } from './client.js'
 import type { WorkloadX509Svid, X509Context } from './decode.js'
 

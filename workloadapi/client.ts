@@ -1,9 +1,7 @@
 import * as grpc from '@grpc/grpc-js'
-import { loadWorkloadApi } from '../../proto/load.js'
-import type { BundleSet } from '../bundle.js'
-import { grpcTarget, resolveEndpointAddress, type WorkloadEndpointAddress } from '../endpoint.js'
-import { SpiffeError } from '../errors.js'
-import type { SpiffeId } from '../id.js'
+import { loadWorkloadApi } from '../proto/index.js'
+import { SpiffeError, type BundleSet, type SpiffeId } from '../spiffe/index.js'
+import { grpcTarget, resolveEndpointAddress, type WorkloadEndpointAddress } from './endpoint.js'
 import {
   decodeJwtBundles,
   decodeJwtSvidValidation,

@@ -1,8 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { SpiffeError } from '../errors.js'
-import { parseTrustDomain } from '../id.js'
-import { OPENSSL_TEXT } from '../testdata/damaged-bundles.js'
+import { SpiffeError, parseTrustDomain } from '../spiffe/index.js'
+import { OPENSSL_TEXT } from '../spiffe/testdata/damaged-bundles.js'
 import {
   decodeJwtBundles,
   decodeJwtSvidValidation,
