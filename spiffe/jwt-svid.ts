@@ -95,7 +95,7 @@ export class JwtSvid {
     return this.#fields.token
   }
 
-  /** A loggable summary; leaves the token out on purpose (STYLE.md §6). */
+  /** A loggable summary; leaves the token out on purpose: tokens are never logged. */
   toJSON(): { spiffeId: string; audience: readonly string[]; expiresAt: string } {
     return { spiffeId: this.id.toString(), audience: this.audience, expiresAt: this.expiresAt.toISOString() }
   }

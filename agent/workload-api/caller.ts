@@ -9,8 +9,8 @@ import { grpcStatusOf } from '../../common/grpc-status.js'
 
 /**
  * Who is calling the Workload API: the security header, the caller behind the connection and its
- * selectors. The caller learns only the generic messages below (STYLE.md §4, as SPIRE's workload
- * handler); the reasons go to the agent log with the caller's pid and uid.
+ * selectors. The caller learns only the generic messages below (as from SPIRE's workload handler);
+ * the reasons go to the agent log with the caller's pid and uid.
  */
 
 /** The metadata key every Workload API request carries (SPIFFE_Workload_Endpoint.md §3). */

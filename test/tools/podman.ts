@@ -10,7 +10,7 @@ import { promisify } from 'node:util'
 const run = promisify(execFile)
 
 /**
- * Podman for tests, as ../shared/PLATFORM.md measured it on our machines: Debian's podman with
+ * Podman for tests, as measured on our machines: Debian's podman with
  * runc (crun fails on the hybrid cgroup layout here), capped rlimits, no registry: the image is
  * built from a busybox rootfs and containers run with `--network none`.
  */
