@@ -6,6 +6,7 @@ import type { SelectorSet } from '../../spiffe/index.js'
 import { UNIX_PLUGIN_NAME } from '../../plugins/workload-attestor/unix/index.js'
 import { CallerChangedError, withLiveCaller, type CallerChange, type CallerInfo } from './peer/tracker.js'
 import { grpcStatusOf } from '../../common/grpc-status.js'
+import { SECURITY_HEADER } from '../../workloadapi/index.js'
 
 /**
  * Who is calling the Workload API: the security header, the caller behind the connection and its
@@ -13,8 +14,8 @@ import { grpcStatusOf } from '../../common/grpc-status.js'
  * the reasons go to the agent log with the caller's pid and uid.
  */
 
-/** The metadata key every Workload API request carries (SPIFFE_Workload_Endpoint.md §3). */
-export const SECURITY_HEADER = 'workload.spiffe.io'
+/** The metadata key every Workload API request carries (SPIFFE_Workload_Endpoint.md §3); one constant with the client's. */
+export { SECURITY_HEADER }
 
 /** Finds the caller of a connection from `call.getPeer()` (the peer listener's tracker). */
 export interface CallerLookup {
