@@ -93,9 +93,9 @@ const TOKEN_PREFIX = 'steeple-admin-'
  * Serves `server` on the admin socket. The socket never exists at its path with a mode other than
  * its final one (0600, or 0666 when `access` names other callers): it is bound inside a fresh
  * private directory (0700) next to the path, given its mode, and only then renamed into place,
- * whatever the umask. Every connection is authorized from the
- * kernel's record of the connecting process (SO_PEERCRED, SO_PEERGROUPS): root, the server's own
- * uid, and `access` may call; any other connection is logged and closed before gRPC reads from it.
+ * whatever the umask. Every connection is authorized from the kernel's record of the connecting
+ * process (SO_PEERCRED, SO_PEERGROUPS): root, the server's own uid, and `access` may call; any other
+ * connection is logged and closed before gRPC reads from it.
  * @throws FailedPreconditionError when the path cannot be used; bind errors.
  */
 export async function listenAdminSocket(opts: AdminSocketOptions): Promise<AdminSocket> {
