@@ -15,6 +15,7 @@ import {
   spiffeIdFromSegments,
   validatePath,
 } from './id.js'
+import { thrown as caught } from './testdata/thrown.js'
 
 interface Rejected {
   reason_code: string
@@ -77,15 +78,6 @@ const vectors = JSON.parse(
 ) as Vectors
 
 /** Runs `fn`, expects a SpiffeError and returns it. */
-function caught(fn: () => unknown): SpiffeError {
-  try {
-    fn()
-  } catch (err) {
-    expect(err).toBeInstanceOf(SpiffeError)
-    return err as SpiffeError
-  }
-  throw new Error('expected a SpiffeError, nothing was thrown')
-}
 
 /** Asserts the error's code and that its message is `spiffeid: <go-spiffe's message>`. */
 function expectRejection(err: SpiffeError, code: SpiffeErrorCode, goSpiffeError: string): void {

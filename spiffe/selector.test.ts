@@ -11,16 +11,8 @@ import {
   selectorFromParts,
   sortSelectors,
 } from './selector.js'
+import { thrown as caught } from './testdata/thrown.js'
 
-function caught(fn: () => unknown): SpiffeError {
-  try {
-    fn()
-  } catch (err) {
-    expect(err).toBeInstanceOf(SpiffeError)
-    return err as SpiffeError
-  }
-  throw new Error('expected a SpiffeError, nothing was thrown')
-}
 
 const sels = (...s: string[]): Selector[] => s.map(parseSelector)
 

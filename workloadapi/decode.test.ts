@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { SpiffeError, parseTrustDomain } from '../spiffe/index.js'
+import { parseTrustDomain } from '../spiffe/index.js'
 import { OPENSSL_TEXT } from '../spiffe/testdata/damaged-bundles.js'
 import {
   decodeJwtBundles,
@@ -12,16 +12,8 @@ import {
   splitDer,
   structToJson,
 } from './decode.js'
+import { thrown as caught } from '../spiffe/testdata/thrown.js'
 
-function caught(fn: () => unknown): SpiffeError {
-  try {
-    fn()
-  } catch (err) {
-    expect(err).toBeInstanceOf(SpiffeError)
-    return err as SpiffeError
-  }
-  throw new Error('expected a SpiffeError, nothing was thrown')
-}
 
 /** A DER SEQUENCE holding `length` zero bytes, with the shortest length encoding. */
 function sequence(length: number): Uint8Array {

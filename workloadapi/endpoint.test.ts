@@ -8,6 +8,7 @@ import {
   type WorkloadEndpointAddress,
 } from './endpoint.js'
 import { SpiffeError } from '../spiffe/index.js'
+import { thrown as caught } from '../spiffe/testdata/thrown.js'
 
 interface AcceptedAddress {
   address: string
@@ -26,15 +27,6 @@ interface Vectors {
 const vectors = JSON.parse(readFileSync(new URL('../test/data/vectors/spiffe-ids.json', import.meta.url), 'utf8')) as Vectors
 const addresses = vectors.workload_endpoint_addresses
 
-function caught(fn: () => unknown): SpiffeError {
-  try {
-    fn()
-  } catch (err) {
-    expect(err).toBeInstanceOf(SpiffeError)
-    return err as SpiffeError
-  }
-  throw new Error('expected a SpiffeError, nothing was thrown')
-}
 
 /** WEP-09 for unix addresses, WEP-10 for tcp, WEP-08 for everything else. */
 function tagFor(address: string): string {

@@ -4,8 +4,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import * as x509 from '@peculiar/x509'
-import { expect } from 'vitest'
-import { SpiffeError } from '../errors.js'
 import { pemEncode } from '../pem.js'
 
 /**
@@ -136,13 +134,4 @@ export function goErrorAsOurs(goError: string): string {
   return goError.replace(/\bx509: /g, '')
 }
 
-/** Runs `fn`, expects it to throw a SpiffeError and returns that error. */
-export function thrown(fn: () => unknown): SpiffeError {
-  try {
-    fn()
-  } catch (err) {
-    expect(err).toBeInstanceOf(SpiffeError)
-    return err as SpiffeError
-  }
-  throw new Error('expected an error')
-}
+export { thrown } from './thrown.js'
